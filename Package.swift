@@ -1,0 +1,61 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// StreamRec: an online matrix-factorization recommender daemon over ZeroMQ.
+///
+/// Layers, bottom up: C shims (`CZeroMQ`, `CZlib`), a thin Swift wrapper (`ZeroMQ`),
+/// the socket-free model (`StreamRecCore`), the wire protocol and event loop
+/// (`StreamRecServer`), and two thin executables.
+let package = Package(
+    name: "StreamRec",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "streamrecd", targets: ["streamrecd"]),
+        .executable(name: "streamrec", targets: ["streamrec"]),
+        .library(name: "StreamRecCore", targets: ["StreamRecCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "StreamRecCore", dependencies: ["CZlib"]),
+        .target(
+            name: "StreamRecServer",
+            dependencies: [
+                "StreamRecCore", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "streamrecd",
+            dependencies: [
+                "StreamRecServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "streamrec",
+            dependencies: [
+                "StreamRecServer", "StreamRecCore", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "StreamRecCoreTests", dependencies: ["StreamRecCore"]),
+        .testTarget(name: "StreamRecServerTests", dependencies: ["StreamRecServer", "ZeroMQ"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

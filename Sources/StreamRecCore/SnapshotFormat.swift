@@ -1,0 +1,227 @@
+/// The snapshot file format, version 1. All integers and floats are little-endian.
+///
+///     offset  size  field
+///     0       8     magic "SRSNAP\r\n" (the CR LF, as in PNG, exposes text-mode mangling)
+///     8       4     format version (1)
+///     12      4     flags, 0 (reserved)
+///     16      8     payload length L
+///     24      L     payload, below
+///     24+L    4     CRC-32 of bytes 0 ..< 24+L
+///
+/// Payload: the settings (u32 factors, f32 learning rate, f32 regularization,
+/// u64 seed, f32 init scale), u64 RNG state, u64 creation time (Unix ms),
+/// f64 rating sum, u64 rating count, f32 min and max rating, u64 events
+/// applied; then the user IDs and item IDs (u32 count, then per ID a tag byte:
+/// 0 = u64 integer, 1 = u16 length + UTF-8 text); then per side k floats per
+/// row and one f32 bias per row; then per user a u32 count and the u32 rows of
+/// the items they rated.
+///
+/// Rows are stored unpadded (k floats, not the in-memory SIMD stride), so a
+/// change of SIMD width never changes the format. Popularity and the set of
+/// rated pairs are not stored: they are rebuilt from the rated lists, which
+/// cannot then disagree with them. We rejected a self-describing format
+/// (JSON, protobuf): the embeddings dominate the size, and raw floats load
+/// with one copy per table. One checksum over the whole file (rather than per
+/// section) is enough because a snapshot is only ever read whole.
+public enum SnapshotFormat {
+    public static let magic: [UInt8] = Array("SRSNAP\r\n".utf8)
+    public static let version: UInt32 = 1
+    static let headerSize = 24
+    /// Longest text ID a snapshot can hold (the u16 length field).
+    public static let maxTextIDBytes = Int(UInt16.max)
+
+    /// Serializes `model`; `createdAtMillis` is stored for `inspect` and `stats`.
+    public static func encode(_ model: Model, createdAtMillis: UInt64) -> [UInt8] {
+        let k = model.settings.factors
+        let estimate = headerSize + 64 + (model.users.count + model.items.count) * (k * 4 + 16)
+            + model.ratedPairs.count * 4 + model.users.count * 4
+        var w = ByteWriter(capacity: estimate)
+        w.append(raw: magic.withUnsafeBytes { $0 })
+        w.append(version)
+        w.append(UInt32(0))
+        w.append(UInt64(0))  // payload length, patched below
+
+        let s = model.settings
+        w.append(UInt32(s.factors)); w.append(s.learningRate); w.append(s.regularization)
+        w.append(s.seed); w.append(s.initScale)
+        w.append(model.rng.state)
+        w.append(createdAtMillis)
+        w.append(model.ratingSum); w.append(model.ratingCount)
+        w.append(model.minRating); w.append(model.maxRating)
+        w.append(model.eventsApplied)
+
+        for map in [model.users, model.items] {
+            w.append(UInt32(map.count))
+            for id in map.externals {
+                switch id {
+                case .number(let value):
+                    w.append(UInt8(0)); w.append(value)
+                case .text(let text):
+                    w.append(UInt8(1)); w.append(UInt16(text.utf8.count))
+                    w.append(contentsOf: Array(text.utf8))
+                }
+            }
+        }
+        for (table, bias) in [(model.userFactors, model.userBias), (model.itemFactors, model.itemBias)] {
+            table.values.withUnsafeBytes { raw in
+                for row in 0..<table.rows {
+                    w.append(raw: UnsafeRawBufferPointer(rebasing: raw[(row * table.stride * 4)..<((row * table.stride + k) * 4)]))
+                }
+            }
+            w.append(contentsOf: bias)
+        }
+        for rated in model.ratedItems {
+            w.append(UInt32(rated.count))
+            w.append(contentsOf: rated)
+        }
+
+        w.patch(UInt64(w.bytes.count - headerSize), at: 16)
+        let checksum = w.bytes.withUnsafeBytes { crc32($0) }
+        w.append(checksum)
+        return w.bytes
+    }
+
+    /// What `inspect` shows about a snapshot without rebuilding the model.
+    public struct Header: Sendable, Equatable {
+        public var version: UInt32
+        public var payloadLength: UInt64
+        public var storedChecksum: UInt32
+        public var computedChecksum: UInt32
+    }
+
+    /// Checks magic, version, length and checksum; returns the header and a
+    /// reader positioned at the payload.
+    static func open(_ bytes: UnsafeRawBufferPointer) throws -> (Header, ByteReader) {
+        var r = ByteReader(bytes)
+        guard bytes.count >= magic.count,
+              Array(try r.readBytes(count: magic.count, "magic")) == magic
+        else { throw FormatError.badMagic }
+        let version = try r.read(UInt32.self, "version")
+        guard version == Self.version else { throw FormatError.unsupportedVersion(version) }
+        _ = try r.read(UInt32.self, "flags")
+        let length = try r.read(UInt64.self, "payload length")
+        guard length <= UInt64(r.remaining), r.remaining - Int(length) >= 4 else {
+            throw FormatError.truncated("payload (header says \(length) bytes, file has \(max(0, r.remaining - 4)))")
+        }
+        let end = headerSize + Int(length)
+        let computed = crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: end, as: UInt32.self))
+        let header = Header(version: version, payloadLength: length, storedChecksum: stored, computedChecksum: computed)
+        guard stored == computed else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
+        guard bytes.count == end + 4 else { throw FormatError.invalid("\(bytes.count - end - 4) bytes after the checksum") }
+        return (header, ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerSize..<end])))
+    }
+
+    /// Rebuilds a model from snapshot bytes, or says exactly what is wrong.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (model: Model, createdAtMillis: UInt64) {
+        var (_, r) = try open(bytes)
+        var s = ModelSettings()
+        s.factors = Int(try r.read(UInt32.self, "factors"))
+        s.learningRate = try r.readFloat("learning rate")
+        s.regularization = try r.readFloat("regularization")
+        s.seed = try r.read(UInt64.self, "seed")
+        s.initScale = try r.readFloat("init scale")
+        do { try s.validate() } catch { throw FormatError.invalid("\(error)") }
+
+        var model = Model(settings: s)
+        model.rng = SplitMix64(seed: try r.read(UInt64.self, "rng state"))
+        let createdAt = try r.read(UInt64.self, "creation time")
+        model.ratingSum = try r.readDouble("rating sum")
+        model.ratingCount = try r.read(UInt64.self, "rating count")
+        model.minRating = try r.readFloat("min rating")
+        model.maxRating = try r.readFloat("max rating")
+        model.eventsApplied = try r.read(UInt64.self, "events applied")
+
+        model.users = try readIDs(&r, "user IDs")
+        model.items = try readIDs(&r, "item IDs")
+        model.userFactors.values = try readRows(&r, rows: model.users.count, table: model.userFactors, "user factors")
+        model.userBias = try r.readArray(Float.self, count: model.users.count, "user biases")
+        model.itemFactors.values = try readRows(&r, rows: model.items.count, table: model.itemFactors, "item factors")
+        model.itemBias = try r.readArray(Float.self, count: model.items.count, "item biases")
+
+        model.popularity = [UInt32](repeating: 0, count: model.items.count)
+        model.ratedItems.reserveCapacity(model.users.count)
+        for u in 0..<model.users.count {
+            let count = Int(try r.read(UInt32.self, "rated count of user \(u)"))
+            let rated = try r.readArray(Int32.self, count: count, "rated items of user \(u)")
+            for i in rated {
+                guard i >= 0, Int(i) < model.items.count else {
+                    throw FormatError.invalid("user \(u) rated item row \(i), but there are \(model.items.count) items")
+                }
+                guard model.ratedPairs.insert(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))).inserted else {
+                    throw FormatError.invalid("user \(u) lists item row \(i) twice")
+                }
+                model.popularity[Int(i)] += 1
+            }
+            model.ratedItems.append(rated)
+        }
+        guard r.remaining == 0 else { throw FormatError.invalid("\(r.remaining) unread payload bytes") }
+        return (model, createdAt)
+    }
+
+    /// Reads the header only, for `inspect`: damaged checksums are reported, not thrown.
+    public static func header(of bytes: UnsafeRawBufferPointer) throws -> Header {
+        do {
+            return try open(bytes).0
+        } catch FormatError.checksumMismatch(let stored, let computed) {
+            var r = ByteReader(bytes)
+            _ = try r.readBytes(count: 8, "magic")
+            let version = try r.read(UInt32.self, "version")
+            _ = try r.read(UInt32.self, "flags")
+            let length = try r.read(UInt64.self, "payload length")
+            return Header(version: version, payloadLength: length, storedChecksum: stored, computedChecksum: computed)
+        }
+    }
+
+    private static func readIDs(_ r: inout ByteReader, _ what: String) throws -> IDMap {
+        let count = Int(try r.read(UInt32.self, "\(what) count"))
+        // Each ID takes at least 3 bytes; refuse counts the file cannot hold
+        // before reserving memory for them.
+        try r.require(count * 3, for: what)
+        var ids: [ExternalID] = []
+        ids.reserveCapacity(count)
+        for n in 0..<count {
+            switch try r.read(UInt8.self, "\(what) tag") {
+            case 0:
+                ids.append(.number(try r.read(UInt64.self, what)))
+            case 1:
+                let length = Int(try r.read(UInt16.self, "\(what) length"))
+                let text = String(decoding: try r.readBytes(count: length, what), as: UTF8.self)
+                guard ExternalID(text) == .text(text), !text.isEmpty else {
+                    throw FormatError.invalid("\(what) #\(n) is not canonical text: \"\(text)\"")
+                }
+                ids.append(.text(text))
+            case let tag:
+                throw FormatError.invalid("\(what) #\(n) has unknown tag \(tag)")
+            }
+        }
+        do { return try IDMap(externals: ids) } catch { throw FormatError.invalid("\(what): \(error)") }
+    }
+
+    private static func readRows(_ r: inout ByteReader, rows: Int, table: FactorTable, _ what: String) throws -> [Float] {
+        let packed = try r.readArray(Float.self, count: rows * table.dimension, what)
+        var values = [Float](repeating: 0, count: rows * table.stride)
+        for row in 0..<rows {
+            for f in 0..<table.dimension {
+                values[row * table.stride + f] = packed[row * table.dimension + f]
+            }
+        }
+        return values
+    }
+}
+
+extension Model {
+    /// Writes the model to `path` atomically (see `AtomicFile.write`) and
+    /// returns the file's size in bytes.
+    @discardableResult
+    public func save(to path: String, createdAtMillis: UInt64 = 0) throws -> Int {
+        let bytes = SnapshotFormat.encode(self, createdAtMillis: createdAtMillis)
+        try bytes.withUnsafeBytes { try AtomicFile.write($0, to: path) }
+        return bytes.count
+    }
+
+    /// Loads a model saved by `save(to:)`, rejecting damaged files with a `FormatError`.
+    public static func load(from path: String) throws -> Model {
+        try AtomicFile.read(path).withUnsafeBytes { try SnapshotFormat.decode($0).model }
+    }
+}

@@ -1,0 +1,60 @@
+/// Keeps the `limit` best (score, row) pairs seen, best first.
+///
+/// A bounded min-heap: each offer is O(1) when it loses to the current worst
+/// kept, O(log n) otherwise. Ties go to the lower row number, i.e. the ID that
+/// appeared first, so answers are deterministic.
+struct TopSelector {
+    let limit: Int
+    private var heap: [(score: Double, row: Int32)] = []
+
+    init(limit: Int) {
+        self.limit = max(0, limit)
+        heap.reserveCapacity(self.limit)
+    }
+
+    /// True when `a` ranks below `b`.
+    @inline(__always)
+    private static func worse(_ a: (score: Double, row: Int32), _ b: (score: Double, row: Int32)) -> Bool {
+        a.score < b.score || (a.score == b.score && a.row > b.row)
+    }
+
+    @inline(__always)
+    mutating func offer(score: Double, row: Int32) {
+        let entry = (score: score, row: row)
+        if heap.count < limit {
+            heap.append(entry)
+            siftUp(heap.count - 1)
+        } else if limit > 0, Self.worse(heap[0], entry) {
+            heap[0] = entry
+            siftDown(0)
+        }
+    }
+
+    /// The kept pairs, best first.
+    func sorted() -> [(score: Double, row: Int32)] {
+        heap.sorted { Self.worse($1, $0) }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.worse(heap[child], heap[parent]) else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count, Self.worse(heap[left], heap[smallest]) { smallest = left }
+            if right < heap.count, Self.worse(heap[right], heap[smallest]) { smallest = right }
+            if smallest == parent { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

@@ -1,0 +1,197 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Logging
+import StreamRecCore
+import Synchronization
+import ZeroMQ
+
+/// The running daemon: one thread, one `zmq_poll` loop over the PULL (ingest)
+/// and REP (query) sockets, with snapshots written on a background thread.
+///
+/// Lifecycle: `init` restores the newest intact snapshot and binds both
+/// sockets; `run` serves until `requestStop()` or SIGINT/SIGTERM, then drains
+/// what producers already sent, writes a final snapshot and returns.
+public final class Daemon: @unchecked Sendable {
+    public let config: DaemonConfig
+    /// The endpoints actually bound (a `*` port is resolved).
+    public let pullEndpoint: String
+    public let repEndpoint: String
+
+    private let logger: Logger
+    private var engine: Engine
+    private let store: SnapshotStore
+    private let pull: Socket
+    private let rep: Socket
+    private var scheduler: SnapshotScheduler
+    private var rejectLog = RateLimiter<RejectReason>(interval: 1)
+    private let stopFlag = Atomic<Bool>(false)
+    private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
+    /// Ingest messages taken per loop turn before queries get a look in.
+    private let ingestBurst = 1024
+
+    public init(config: DaemonConfig, logger: Logger) throws {
+        try config.model.validate()
+        self.config = config
+        self.logger = logger
+        store = try SnapshotStore(directory: config.dataDirectory, kept: config.snapshotsKept)
+
+        var model = Model(settings: config.model)
+        var restored: SnapshotInfo?
+        if let (saved, info) = try store.restoreNewest(warn: { logger.error("\($0)") }) {
+            model = saved
+            restored = info
+            logger.info("restored snapshot", metadata: [
+                "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
+                "users": "\(model.users.count)", "items": "\(model.items.count)", "events": "\(model.eventsApplied)",
+            ])
+            if saved.settings != config.model {
+                logger.notice("the snapshot's model settings win over the command line's: \(saved.settings)")
+            }
+        } else {
+            logger.info("no snapshot in \(config.dataDirectory); starting an empty model")
+        }
+        engine = Engine(model: model, limits: config.limits, maxMessageBytes: config.maxMessageBytes)
+        engine.lastSnapshot = restored
+
+        let context = try Context()
+        pull = try Socket(context, .pull)
+        rep = try Socket(context, .rep)
+        // Messages up to 4x the limit are received and counted as oversized;
+        // beyond that libzmq drops the sender's connection before we see them,
+        // so a hostile peer cannot make us allocate without bound.
+        let hardCap = Int64(config.maxMessageBytes) * 4
+        for socket in [pull, rep] {
+            try socket.setOption(SocketOption.maxMessageSize, hardCap)
+            try socket.setOption(SocketOption.receiveHighWaterMark, config.receiveHighWaterMark)
+            try socket.setOption(SocketOption.linger, Int32(1000))
+        }
+        try pull.bind(config.pullEndpoint)
+        try rep.bind(config.repEndpoint)
+        pullEndpoint = pull.lastEndpoint
+        repEndpoint = rep.lastEndpoint
+        scheduler = SnapshotScheduler(interval: config.snapshotInterval, now: Clock.monotonic())
+        logger.info("streamrecd ready", metadata: [
+            "pull": "\(pullEndpoint)", "rep": "\(repEndpoint)", "data_dir": "\(config.dataDirectory)",
+            "snapshot_interval_s": "\(config.snapshotInterval)", "factors": "\(model.settings.factors)",
+            "learning_rate": "\(model.settings.learningRate)", "regularization": "\(model.settings.regularization)",
+            "seed": "\(model.settings.seed)", "max_message_bytes": "\(config.maxMessageBytes)",
+        ])
+    }
+
+    /// Asks `run` to finish; safe from any thread.
+    public func requestStop() { stopFlag.store(true, ordering: .relaxed) }
+
+    private var stopping: Bool { stopFlag.load(ordering: .relaxed) || SignalTrap.stopRequested }
+
+    /// Serves until asked to stop, then shuts down cleanly.
+    public func run() throws {
+        var poller = Poller([pull, rep])
+        while !stopping {
+            let now = Clock.monotonic()
+            if let action = scheduler.tick(now: now) { try perform(action) }
+            let timeout = scheduler.pollTimeout(now: now, idle: 0.1)
+            // While a client waits for its snapshot, the REP socket must not
+            // take another request: REP answers strictly in turn.
+            let ready = try poller.poll(timeoutMilliseconds: Int(timeout * 1000),
+                                        enabled: [true, !scheduler.clientWaiting])
+            if ready[0] { try drainIngest(limit: ingestBurst) }
+            if ready[1] { try serveQuery() }
+            try collectFinishedSnapshot()
+        }
+        try shutdown()
+    }
+
+    private func drainIngest(limit: Int) throws {
+        for _ in 0..<limit {
+            let rejection = try pull.receive(dontWait: true) { engine.ingest($0) }
+            guard let rejection else { return }  // nothing left
+            if let rejection { logRejection(rejection) }
+        }
+    }
+
+    private func logRejection(_ rejection: Rejection) {
+        guard let suppressed = rejectLog.allow(rejection.reason, now: Clock.monotonic()) else { return }
+        let tail = suppressed > 0 ? " (\(suppressed) similar messages not logged in the last second)" : ""
+        logger.warning("dropped \(rejection.events) event(s), \(rejection.reason.rawValue): \(rejection.detail)\(tail)")
+    }
+
+    private func serveQuery() throws {
+        guard let outcome = try rep.receive(dontWait: true, { engine.query($0) }) else { return }
+        switch outcome {
+        case .reply(let json):
+            try rep.send(json.bytes)
+        case .snapshot:
+            if let action = scheduler.requested() { try perform(action) }
+        }
+    }
+
+    private func perform(_ action: SnapshotScheduler.Action) throws {
+        switch action {
+        case .start:
+            // The copy is O(1): the model is made of Swift arrays, and the
+            // loop's next write copies whatever it touches. The background
+            // thread serializes and writes the frozen state.
+            let frozen = engine.model
+            let store = self.store
+            DispatchQueue.global().async { [self] in
+                let result = Result { try store.write(frozen) }
+                finishedWrite.withLock { $0 = result }
+            }
+        case .reply(let succeeded):
+            try rep.send(engine.snapshotReply(succeeded: succeeded).bytes)
+        }
+    }
+
+    private func collectFinishedSnapshot() throws {
+        guard let result = finishedWrite.withLock({ slot -> Result<SnapshotInfo, Error>? in
+            defer { slot = nil }
+            return slot
+        }) else { return }
+        switch result {
+        case .success(let info):
+            engine.lastSnapshot = info
+            engine.lastSnapshotError = nil
+            logger.info("snapshot written", metadata: [
+                "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
+            ])
+        case .failure(let error):
+            engine.lastSnapshotError = "\(error)"
+            logger.error("snapshot failed, will retry at the next interval: \(error)")
+        }
+        let succeeded = if case .success = result { true } else { false }
+        if let action = scheduler.finished(succeeded: succeeded, now: Clock.monotonic()) { try perform(action) }
+    }
+
+    /// Applies what producers already sent, finishes any snapshot under way,
+    /// and writes the final one.
+    private func shutdown() throws {
+        logger.info("stopping: applying queued events and writing the final snapshot")
+        var drained = 0
+        while try pull.receive(dontWait: true, { message -> Void in
+            if let rejection = engine.ingest(message) { logRejection(rejection) }
+        }) != nil {
+            drained += 1
+        }
+        while scheduler.inFlight {
+            usleep(2000)
+            try collectFinishedSnapshot()
+        }
+        do {
+            let info = try store.write(engine.model)
+            engine.lastSnapshot = info
+            logger.info("final snapshot written", metadata: [
+                "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
+                "events_applied": "\(engine.counters.applied)", "drained_messages": "\(drained)",
+            ])
+        } catch {
+            logger.critical("final snapshot failed: \(error); events since the last snapshot are lost")
+            throw error
+        }
+    }
+
+    static func format(_ milliseconds: Double) -> String {
+        String(Double(Int(milliseconds * 10)) / 10)
+    }
+}

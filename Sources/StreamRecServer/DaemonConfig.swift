@@ -1,0 +1,35 @@
+import StreamRecCore
+
+/// Everything `streamrecd` can be told, with the defaults it runs on.
+///
+/// Filled from command-line flags by the executable; tests build one directly.
+public struct DaemonConfig: Sendable {
+    /// Where producers PUSH rating events (PULL socket, bound).
+    public var pullEndpoint = "tcp://127.0.0.1:5555"
+    /// Where clients send queries (REP socket, bound).
+    public var repEndpoint = "tcp://127.0.0.1:5556"
+    /// Directory for snapshots; created when missing.
+    public var dataDirectory = "./data"
+    /// Seconds between timed snapshots; 0 turns the timer off (snapshots are
+    /// still taken on the `snapshot` op and at shutdown).
+    public var snapshotInterval: Double = 60
+    /// Snapshots kept on disk; older ones are deleted after each write.
+    public var snapshotsKept = 2
+    /// Shape of a new model. A restored snapshot brings its own settings.
+    public var model = ModelSettings()
+    /// Larger messages are dropped and counted as `oversized`.
+    public var maxMessageBytes = 1 << 20
+    /// Longest user or item ID accepted, in UTF-8 bytes.
+    public var maxIDBytes = 256
+    /// Largest |rating| accepted; a stray 1e30 would wreck the model.
+    public var maxAbsRating: Float = 1e6
+    /// Messages libzmq queues per socket before producers block (ZMQ_RCVHWM).
+    public var receiveHighWaterMark: Int32 = 10_000
+
+    public init() {}
+
+    /// The rules events are checked against.
+    public var limits: EventLimits {
+        EventLimits(maxIDBytes: maxIDBytes, maxAbsRating: maxAbsRating)
+    }
+}

@@ -1,0 +1,183 @@
+import StreamRecCore
+
+/// The daemon's state and everything it does with a message, minus the sockets.
+///
+/// The event loop hands it raw ingest messages and query requests; it applies
+/// events, answers queries, and says when the loop must take a snapshot.
+public struct Engine {
+    public private(set) var model: Model
+    public private(set) var counters = IngestCounters()
+    public let limits: EventLimits
+    public let maxMessageBytes: Int
+    /// The last snapshot written or restored, and the last write failure.
+    public var lastSnapshot: SnapshotInfo?
+    public var lastSnapshotError: String?
+    private let startedAt = Clock.monotonic()
+
+    public init(model: Model, limits: EventLimits, maxMessageBytes: Int) {
+        self.model = model
+        self.limits = limits
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// Applies one ingest message whole, or rejects it whole and says why.
+    public mutating func ingest(_ message: UnsafeRawBufferPointer) -> Rejection? {
+        guard message.count <= maxMessageBytes else {
+            let rejection = Rejection(.oversized, "message of \(message.count) bytes exceeds --max-message-bytes \(maxMessageBytes)")
+            counters.countRejected(rejection)
+            return rejection
+        }
+        switch EventDecoder.decode(message, limits: limits) {
+        case .success(let events):
+            for event in events { model.observe(event) }
+            counters.countApplied(events.count)
+            return nil
+        case .failure(let rejection):
+            counters.countRejected(rejection)
+            return rejection
+        }
+    }
+
+    /// What the loop must do with a query.
+    public enum QueryOutcome {
+        case reply(JSONValue)
+        /// Take a snapshot, then reply with `snapshotReply`.
+        case snapshot
+    }
+
+    /// The ops a query may name, for error messages and docs.
+    public static let ops = ["predict", "top", "popular", "observe", "stats", "snapshot", "health"]
+
+    /// Answers one query. Never throws: every failure is an `ok:false` reply.
+    public mutating func query(_ request: UnsafeRawBufferPointer) -> QueryOutcome {
+        guard request.count <= maxMessageBytes else {
+            return .reply(Self.failure("request of \(request.count) bytes exceeds --max-message-bytes \(maxMessageBytes)"))
+        }
+        do {
+            let json = try JSONParser.parse(request)
+            guard case .object = json else { throw QueryError("a request must be a JSON object with an \"op\"") }
+            guard case .string(let op)? = json["op"] else { throw QueryError("missing \"op\"; expected one of \(Self.ops.joined(separator: ", "))") }
+            switch op {
+            case "predict": return .reply(try predict(json))
+            case "top": return .reply(try top(json))
+            case "popular": return .reply(try popular(json))
+            case "observe": return .reply(try observe(json))
+            case "stats": return .reply(stats())
+            case "snapshot": return .snapshot
+            case "health": return .reply(.object([("ok", .bool(true)), ("status", .string("ready"))]))
+            default: throw QueryError("unknown op \"\(op)\"; expected one of \(Self.ops.joined(separator: ", "))")
+            }
+        } catch let error as QueryError {
+            return .reply(Self.failure(error.message))
+        } catch let rejection as Rejection {
+            return .reply(Self.failure(rejection.detail))
+        } catch {
+            return .reply(Self.failure("\(error)"))
+        }
+    }
+
+    /// The reply to a `snapshot` op once the write has ended.
+    public func snapshotReply(succeeded: Bool) -> JSONValue {
+        guard succeeded, let info = lastSnapshot else {
+            return Self.failure("snapshot failed: \(lastSnapshotError ?? "unknown error")")
+        }
+        return .object([("ok", .bool(true))] + Self.describe(info))
+    }
+
+    public static func failure(_ message: String) -> JSONValue {
+        .object([("ok", .bool(false)), ("error", .string(message))])
+    }
+
+    // MARK: Ops
+
+    private func predict(_ json: JSONValue) throws -> JSONValue {
+        let user = try EventDecoder.id(json["user"], "user", limits: limits)
+        let item = try EventDecoder.id(json["item"], "item", limits: limits)
+        let (score, source) = model.predict(user: user, item: item)
+        return .object([("ok", .bool(true)), ("score", .number(score)), ("source", .string(source.rawValue))])
+    }
+
+    private func top(_ json: JSONValue) throws -> JSONValue {
+        let user = try EventDecoder.id(json["user"], "user", limits: limits)
+        let n = try count(json["n"])
+        var excludeSeen = true
+        switch json["exclude_seen"] {
+        case nil: break
+        case .bool(let flag)?: excludeSeen = flag
+        default: throw QueryError("\"exclude_seen\" must be true or false")
+        }
+        let (items, source) = model.top(user: user, n: n, excludeSeen: excludeSeen)
+        let list = items.map { JSONValue.object([("item", Self.json($0.item)), ("score", .number($0.score))]) }
+        return .object([("ok", .bool(true)), ("items", .array(list)), ("source", .string(source.rawValue))])
+    }
+
+    private func popular(_ json: JSONValue) throws -> JSONValue {
+        let list = model.popular(n: try count(json["n"])).map {
+            JSONValue.object([("item", Self.json($0.item)), ("count", .number($0.count))])
+        }
+        return .object([("ok", .bool(true)), ("items", .array(list))])
+    }
+
+    private mutating func observe(_ json: JSONValue) throws -> JSONValue {
+        let event: RatingEvent
+        do {
+            event = try EventDecoder.event(from: json, limits: limits)
+        } catch let rejection as Rejection {
+            counters.countRejected(rejection)
+            throw rejection
+        }
+        let prior = model.observe(event)
+        counters.countApplied(1)
+        return .object([("ok", .bool(true)), ("prior", .number(prior))])
+    }
+
+    private func stats() -> JSONValue {
+        var rejected: [(key: String, value: JSONValue)] = []
+        for reason in RejectReason.allCases {
+            rejected.append((reason.rawValue, .number(counters.rejected[reason] ?? 0)))
+        }
+        var snapshot: JSONValue = .null
+        if let info = lastSnapshot { snapshot = .object(Self.describe(info)) }
+        var members: [(key: String, value: JSONValue)] = [
+            ("ok", .bool(true)),
+            ("users", .number(model.users.count)),
+            ("items", .number(model.items.count)),
+            ("events_received", .number(counters.received)),
+            ("events_applied", .number(counters.applied)),
+            ("events_rejected", .object(rejected)),
+            ("model_events", .number(model.eventsApplied)),
+            ("uptime_s", .number(Float(Clock.monotonic() - startedAt))),
+            ("snapshot", snapshot),
+        ]
+        if let error = lastSnapshotError { members.append(("snapshot_error", .string(error))) }
+        return .object(members)
+    }
+
+    /// `n` for top and popular: default 10, at most 1000.
+    private func count(_ json: JSONValue?) throws -> Int {
+        guard let json else { return 10 }
+        guard let value = json.double, value == value.rounded(), (1...1000).contains(value) else {
+            throw QueryError("\"n\" must be a whole number from 1 to 1000")
+        }
+        return Int(value)
+    }
+
+    /// An ID as JSON: integer IDs as numbers, others as strings.
+    static func json(_ id: ExternalID) -> JSONValue {
+        switch id {
+        case .number(let value): return .number(value)
+        case .text(let text): return .string(text)
+        }
+    }
+
+    static func describe(_ info: SnapshotInfo) -> [(key: String, value: JSONValue)] {
+        [("path", .string(info.path)), ("bytes", .number(info.bytes)),
+         ("time_ms", .number(info.createdAtMillis)), ("duration_ms", .number(Float(info.milliseconds)))]
+    }
+}
+
+/// A query that cannot be answered, with the reason sent back to the client.
+struct QueryError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import StreamRecCore
+
+/// A snapshot written or restored: where, how big, when, and how long it took.
+public struct SnapshotInfo: Sendable, Equatable {
+    public var path: String
+    public var bytes: Int
+    public var createdAtMillis: UInt64
+    public var milliseconds: Double
+}
+
+/// The snapshot files in the data directory: naming, writing, pruning and
+/// finding the newest one that loads.
+///
+/// Files are named `snapshot-<unix ms, 16 digits>.srs`, so name order is age
+/// order. A file that fails to load is renamed `*.damaged` (kept for a
+/// post-mortem, never loaded or pruned again) and the next older one is tried.
+public struct SnapshotStore: Sendable {
+    public let directory: String
+    public let kept: Int
+    static let prefix = "snapshot-"
+    static let suffix = ".srs"
+
+    /// Creates the directory if needed and removes temp files a crash left.
+    public init(directory: String, kept: Int = 2) throws {
+        self.directory = directory
+        self.kept = max(1, kept)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DaemonError("cannot create data directory \(directory): \(error.localizedDescription)")
+        }
+        for name in try listing() where name.contains(Self.suffix + ".tmp-") {
+            unlink(path(name))
+        }
+    }
+
+    private func listing() throws -> [String] {
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw DaemonError("cannot list data directory \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    private func path(_ name: String) -> String { directory + "/" + name }
+
+    /// Snapshot files, oldest first.
+    public func snapshots() throws -> [String] {
+        try listing()
+            .filter { $0.hasPrefix(Self.prefix) && $0.hasSuffix(Self.suffix) }
+            .sorted()
+            .map(path)
+    }
+
+    /// Writes `model` as a new snapshot (atomically), then deletes all but the
+    /// newest `kept`. Safe to call from a background thread on a frozen copy.
+    public func write(_ model: Model) throws -> SnapshotInfo {
+        let start = Clock.monotonic()
+        var millis = Clock.unixMillis()
+        let existing = try snapshots()
+        // Two snapshots in one millisecond must not share a name.
+        if let newest = existing.last, let newestMillis = Self.millis(of: newest), newestMillis >= millis {
+            millis = newestMillis + 1
+        }
+        let target = path(Self.prefix + String(repeating: "0", count: max(0, 16 - String(millis).count)) + String(millis) + Self.suffix)
+        let bytes = try model.save(to: target, createdAtMillis: millis)
+        for old in (existing + [target]).dropLast(kept) { unlink(old) }
+        return SnapshotInfo(path: target, bytes: bytes, createdAtMillis: millis,
+                            milliseconds: (Clock.monotonic() - start) * 1000)
+    }
+
+    static func millis(of path: String) -> UInt64? {
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        return UInt64(name.dropFirst(prefix.count).dropLast(suffix.count))
+    }
+
+    /// Loads the newest snapshot that is intact. Damaged ones are reported
+    /// through `warn`, renamed `*.damaged`, and skipped. Nil when there is none.
+    public func restoreNewest(warn: (String) -> Void) throws -> (model: Model, info: SnapshotInfo)? {
+        for file in try snapshots().reversed() {
+            let start = Clock.monotonic()
+            do {
+                let bytes = try AtomicFile.read(file)
+                let (model, created) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
+                return (model, SnapshotInfo(path: file, bytes: bytes.count, createdAtMillis: created,
+                                            milliseconds: (Clock.monotonic() - start) * 1000))
+            } catch {
+                warn("snapshot \(file) is unusable: \(error); renamed to \(file).damaged, trying the previous one")
+                rename(file, file + ".damaged")
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,112 @@
+import CZeroMQ
+
+/// The socket types StreamRec uses.
+public enum SocketType: Int32, Sendable {
+    case pair = 0   // ZMQ_PAIR
+    case req = 3    // ZMQ_REQ
+    case rep = 4    // ZMQ_REP
+    case pull = 7   // ZMQ_PULL
+    case push = 8   // ZMQ_PUSH
+}
+
+/// One libzmq socket. It keeps its context alive and closes itself in `deinit`.
+///
+/// Not thread-safe, like the libzmq socket under it: use it from one thread at a time.
+public final class Socket {
+    public let context: Context
+    let handle: UnsafeMutableRawPointer
+    /// A reusable message for `receive`, so receiving allocates nothing of ours.
+    private var message = zmq_msg_t()
+
+    public init(_ context: Context, _ type: SocketType) throws {
+        guard let handle = zmq_socket(context.handle, type.rawValue) else {
+            throw ZMQError(code: zmq_errno(), operation: "zmq_socket")
+        }
+        self.context = context
+        self.handle = handle
+        zmq_msg_init(&message)
+    }
+
+    deinit {
+        zmq_msg_close(&message)
+        zmq_close(handle)
+    }
+
+    public func bind(_ endpoint: String) throws {
+        _ = try zmqCall("bind \(endpoint)") { zmq_bind(handle, endpoint) }
+    }
+
+    public func connect(_ endpoint: String) throws {
+        _ = try zmqCall("connect \(endpoint)") { zmq_connect(handle, endpoint) }
+    }
+
+    /// The endpoint actually bound, with the port filled in after binding `tcp://host:*`.
+    public var lastEndpoint: String {
+        var buffer = [CChar](repeating: 0, count: 512)
+        var size = buffer.count
+        _ = zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size)
+        return String(cString: buffer)
+    }
+
+    /// Sets an integer option such as `ZMQ_LINGER` or `ZMQ_RCVHWM`.
+    public func setOption(_ option: Int32, _ value: Int32) throws {
+        var value = value
+        _ = try zmqCall("setsockopt \(option)") {
+            zmq_setsockopt(handle, option, &value, MemoryLayout<Int32>.size)
+        }
+    }
+
+    /// Sets a 64-bit integer option such as `ZMQ_MAXMSGSIZE`.
+    public func setOption(_ option: Int32, _ value: Int64) throws {
+        var value = value
+        _ = try zmqCall("setsockopt \(option)") {
+            zmq_setsockopt(handle, option, &value, MemoryLayout<Int64>.size)
+        }
+    }
+
+    /// Sends one message. Returns false when a non-blocking send (or one past
+    /// `ZMQ_SNDTIMEO`) would block.
+    @discardableResult
+    public func send(_ bytes: UnsafeRawBufferPointer, dontWait: Bool = false) throws -> Bool {
+        let flags = dontWait ? ZMQ_DONTWAIT : 0
+        return try zmqCall("send") { zmq_send(handle, bytes.baseAddress, bytes.count, flags) } != nil
+    }
+
+    @discardableResult
+    public func send(_ bytes: [UInt8], dontWait: Bool = false) throws -> Bool {
+        try bytes.withUnsafeBytes { try send($0, dontWait: dontWait) }
+    }
+
+    @discardableResult
+    public func send(_ text: String, dontWait: Bool = false) throws -> Bool {
+        var text = text
+        return try text.withUTF8 { try send(UnsafeRawBufferPointer($0), dontWait: dontWait) }
+    }
+
+    /// Receives one message and lends its bytes to `body` without copying them.
+    ///
+    /// Returns nil when nothing arrived (non-blocking, or `ZMQ_RCVTIMEO` passed).
+    public func receive<T>(dontWait: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
+        let flags = dontWait ? ZMQ_DONTWAIT : 0
+        guard let size = try zmqCall("receive", { zmq_msg_recv(&message, handle, flags) }) else {
+            return nil
+        }
+        return try body(UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: Int(size)))
+    }
+
+    /// Receives one message as a fresh byte array.
+    public func receive(dontWait: Bool = false) throws -> [UInt8]? {
+        try receive(dontWait: dontWait) { Array($0) }
+    }
+}
+
+/// The ZeroMQ option numbers StreamRec sets, named for readability at call sites.
+public enum SocketOption {
+    public static let linger = ZMQ_LINGER
+    public static let receiveHighWaterMark = ZMQ_RCVHWM
+    public static let sendHighWaterMark = ZMQ_SNDHWM
+    public static let receiveTimeout = ZMQ_RCVTIMEO
+    public static let sendTimeout = ZMQ_SNDTIMEO
+    public static let maxMessageSize = ZMQ_MAXMSGSIZE
+    public static let immediate = ZMQ_IMMEDIATE
+}

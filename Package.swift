@@ -55,7 +55,10 @@ let package = Package(
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "StreamRecCoreTests", dependencies: ["StreamRecCore"]),
-        .testTarget(name: "StreamRecServerTests", dependencies: ["StreamRecServer", "ZeroMQ"]),
+        .testTarget(
+            name: "StreamRecServerTests",
+            dependencies: ["StreamRecServer", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v5]
 )

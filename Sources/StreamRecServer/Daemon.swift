@@ -28,8 +28,9 @@ public final class Daemon: @unchecked Sendable {
     private var rejectLog = RateLimiter<RejectReason>(interval: 1)
     private let stopFlag = Atomic<Bool>(false)
     private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
-    /// Ingest messages taken per loop turn before queries get a look in.
-    private let ingestBurst = 1024
+    /// Longest the loop spends draining ingest before it looks at queries
+    /// again, so a flood of events cannot starve clients.
+    private let ingestBudget = 0.002
 
     public init(config: DaemonConfig, logger: Logger) throws {
         try config.model.validate()
@@ -96,19 +97,20 @@ public final class Daemon: @unchecked Sendable {
             // take another request: REP answers strictly in turn.
             let ready = try poller.poll(timeoutMilliseconds: Int(timeout * 1000),
                                         enabled: [true, !scheduler.clientWaiting])
-            if ready[0] { try drainIngest(limit: ingestBurst) }
+            if ready[0] { try drainIngest(budget: ingestBudget) }
             if ready[1] { try serveQuery() }
             try collectFinishedSnapshot()
         }
         try shutdown()
     }
 
-    private func drainIngest(limit: Int) throws {
-        for _ in 0..<limit {
+    private func drainIngest(budget: Double) throws {
+        let deadline = Clock.monotonic() + budget
+        repeat {
             let rejection = try pull.receive(dontWait: true) { engine.ingest($0) }
             guard let rejection else { return }  // nothing left
             if let rejection { logRejection(rejection) }
-        }
+        } while Clock.monotonic() < deadline
     }
 
     private func logRejection(_ rejection: Rejection) {

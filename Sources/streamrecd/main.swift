@@ -14,11 +14,12 @@ struct StreamRecDaemon: ParsableCommand {
         top-N items or the popular items. The model is snapshotted to --data-dir on a timer, on the \
         `snapshot` query and at shutdown (SIGINT/SIGTERM), and restored from there on start.
 
-        Send an event:   {"user": 1, "item": 42, "rating": 8}      (or a JSON array of them)
-        Ask a query:     {"op": "top", "user": 1, "n": 10}
+        An event (or a JSON array of them):  {"user": 1, "item": 42, "rating": 8}
+        A query:                             {"op": "top", "user": 1, "n": 10}
 
-        Try it with the client:  streamrec push ratings.tsv  then  streamrec top 1
-        Full protocol: docs/PROTOCOL.md. A second SIGINT/SIGTERM exits at once, without a snapshot.
+        Try it with the client:  streamrec push ratings.tsv && streamrec top 1
+        Full protocol: docs/PROTOCOL.md. A second SIGINT/SIGTERM exits at once, \
+        without a final snapshot.
         """
     )
 

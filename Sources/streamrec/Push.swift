@@ -1,0 +1,120 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import StreamRecCore
+import StreamRecServer
+import ZeroMQ
+
+struct Push: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a file of ratings to the daemon's ingest socket.",
+        discussion: """
+        FILE holds one rating per line, `user item rating [timestamp]`, separated by tabs, commas \
+        or spaces; it may be gzip-compressed. Events go out as JSON arrays of --batch events. \
+        Unless --no-wait is given, push then waits until the daemon has taken every event \
+        (applied or rejected) and reports the rate end to end.
+        """
+    )
+
+    @Argument(help: "Ratings file (.tsv, .csv, plain or .gz).") var file: String
+    @Option(help: ArgumentHelp("The daemon's ingest endpoint.", valueName: "endpoint"))
+    var pull = "tcp://127.0.0.1:5555"
+    @Option(help: "Events per message (1-10000).") var batch = 500
+    @Flag(help: "Return as soon as the events are handed to ZeroMQ.") var noWait = false
+    @OptionGroup var options: QueryOptions
+
+    func validate() throws {
+        guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be 1...10000") }
+    }
+
+    func run() throws {
+        let context = try Context()
+        let stats = noWait ? nil : try QueryClient(endpoint: options.rep, timeout: options.timeout, context: context)
+        let before = try stats.map { try receivedCount($0) }
+
+        let socket = try Socket(context, .push)
+        try socket.setOption(SocketOption.sendTimeout, Int32(options.timeout * 1000))
+        try socket.setOption(SocketOption.linger, Int32(-1))
+        try socket.connect(pull)
+
+        let reader = try RatingFile(path: file)
+        let totalBytes = fileSize(file)
+        var progress = ProgressBar(total: totalBytes)
+        var pending: [RatingEvent] = []
+        pending.reserveCapacity(batch)
+        var sent = 0
+        let start = Clock.monotonic()
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            guard try socket.send(EventEncoder.jsonBatch(pending)) else {
+                throw DaemonError("the daemon at \(pull) took nothing for \(options.timeout)s: is streamrecd running?")
+            }
+            sent += pending.count
+            pending.removeAll(keepingCapacity: true)
+            progress.update(done: reader.compressedOffset, events: sent, elapsed: Clock.monotonic() - start)
+        }
+        try reader.forEach { event in
+            pending.append(event)
+            if pending.count == batch { try flush() }
+        }
+        try flush()
+
+        var takenLine = ""
+        if let stats, let before {
+            while try receivedCount(stats) < before + UInt64(sent) {
+                guard Clock.monotonic() - start < 3600 else { break }
+                usleep(20_000)
+            }
+            takenLine = ", all taken by the daemon"
+        }
+        let elapsed = Clock.monotonic() - start
+        progress.finish()
+        print("pushed \(sent) events in \(String(format: elapsed)) s: \(Int(Double(sent) / max(elapsed, 1e-9))) events/s\(takenLine)")
+    }
+
+    private func receivedCount(_ client: QueryClient) throws -> UInt64 {
+        let reply = try client.request(.object([("op", .string("stats"))]))
+        guard let received = reply["events_received"]?.double else {
+            throw DaemonError("unexpected stats reply: \(reply.text)")
+        }
+        return UInt64(received)
+    }
+
+    private func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+}
+
+extension String {
+    /// Seconds with two decimals.
+    init(format seconds: Double) {
+        self = String(Double(Int(seconds * 100)) / 100)
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+struct ProgressBar {
+    let total: Int
+    let enabled = isatty(2) != 0
+    private var lastDraw = 0.0
+
+    init(total: Int) { self.total = total }
+
+    mutating func update(done: Int, events: Int, elapsed: Double) {
+        guard enabled, elapsed - lastDraw > 0.1 || done >= total else { return }
+        lastDraw = elapsed
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let rate = Int(Double(events) / max(elapsed, 1e-9))
+        fputs("\r[\(bar)] \(Int(fraction * 100))%  \(events) events  \(rate)/s ", stderr)
+    }
+
+    func finish() {
+        if enabled { fputs("\n", stderr) }
+    }
+}

@@ -36,6 +36,7 @@ let package = Package(
             dependencies: [
                 "StreamRecCore", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(

@@ -8,13 +8,20 @@
 ///     24      L     payload, below
 ///     24+L    4     CRC-32 of bytes 0 ..< 24+L
 ///
-/// Payload: the settings (u32 factors, f32 learning rate, f32 regularization,
-/// u64 seed, f32 init scale), u64 RNG state, u64 creation time (Unix ms),
-/// f64 rating sum, u64 rating count, f32 min and max rating, u64 events
-/// applied; then the user IDs and item IDs (u32 count, then per ID a tag byte:
-/// 0 = u64 integer, 1 = u16 length + UTF-8 text); then per side k floats per
-/// row and one f32 bias per row; then per user a u32 count and the u32 rows of
-/// the items they rated.
+/// Payload: the settings (u32 factors, f32 learning rate, f32 bias learning
+/// rate, f32 regularization, u64 seed, f32 init scale, u8 optimizer, u32
+/// negatives, f32 pairwise learning rate, f32 positive threshold, u8 sampler,
+/// u32 reservoir size), u64 RNG state, u64 creation time (Unix ms), f64
+/// rating sum, u64 rating count, f32 min and max rating, u64 events applied;
+/// then the user IDs and item IDs (u32 count, then per ID a tag byte:
+/// 0 = u64 integer, 1 = u16 length + UTF-8 text); then per side (users, then
+/// items) k floats per row, one f32 bias, one f32 bias step count and one
+/// f32 row gradient power per row; then per user a u32 count and the u32 rows
+/// of the items they rated; then the reservoir (u32 count, u32 next slot,
+/// and per event i32 user row, i32 item row, f32 rating).
+///
+/// Enums are stored as their position in `allCases`, so reordering a case is
+/// a format change.
 ///
 /// Rows are stored unpadded (k floats, not the in-memory SIMD stride), so a
 /// change of SIMD width never changes the format. Popularity and the set of
@@ -42,8 +49,12 @@ public enum SnapshotFormat {
         w.append(UInt64(0))  // payload length, patched below
 
         let s = model.settings
-        w.append(UInt32(s.factors)); w.append(s.learningRate); w.append(s.regularization)
-        w.append(s.seed); w.append(s.initScale)
+        w.append(UInt32(s.factors)); w.append(s.learningRate); w.append(s.biasLearningRate)
+        w.append(s.regularization); w.append(s.seed); w.append(s.initScale)
+        w.append(UInt8(Optimizer.allCases.firstIndex(of: s.optimizer)!))
+        w.append(UInt32(s.negatives)); w.append(s.pairwiseLearningRate); w.append(s.positiveThreshold)
+        w.append(UInt8(NegativeSampler.allCases.firstIndex(of: s.sampler)!))
+        w.append(UInt32(s.reservoirSize))
         w.append(model.rng.state)
         w.append(createdAtMillis)
         w.append(model.ratingSum); w.append(model.ratingCount)
@@ -62,18 +73,27 @@ public enum SnapshotFormat {
                 }
             }
         }
-        for (table, bias) in [(model.userFactors, model.userBias), (model.itemFactors, model.itemBias)] {
+        let sides = [
+            (model.userFactors, model.userBias, model.userBiasSteps, model.userRowPower),
+            (model.itemFactors, model.itemBias, model.itemBiasSteps, model.itemRowPower),
+        ]
+        for (table, bias, biasSteps, rowPower) in sides {
             table.values.withUnsafeBytes { raw in
                 for row in 0..<table.rows {
                     w.append(raw: UnsafeRawBufferPointer(rebasing: raw[(row * table.stride * 4)..<((row * table.stride + k) * 4)]))
                 }
             }
             w.append(contentsOf: bias)
+            w.append(contentsOf: biasSteps)
+            w.append(contentsOf: rowPower)
         }
         for rated in model.ratedItems {
             w.append(UInt32(rated.count))
             w.append(contentsOf: rated)
         }
+        w.append(UInt32(model.reservoir.events.count))
+        w.append(UInt32(model.reservoir.next))
+        w.append(contentsOf: model.reservoir.events)
 
         w.patch(UInt64(w.bytes.count - headerSize), at: 16)
         let checksum = w.bytes.withUnsafeBytes { crc32($0) }
@@ -118,9 +138,16 @@ public enum SnapshotFormat {
         var s = ModelSettings()
         s.factors = Int(try r.read(UInt32.self, "factors"))
         s.learningRate = try r.readFloat("learning rate")
+        s.biasLearningRate = try r.readFloat("bias learning rate")
         s.regularization = try r.readFloat("regularization")
         s.seed = try r.read(UInt64.self, "seed")
         s.initScale = try r.readFloat("init scale")
+        s.optimizer = try readCase(&r, "optimizer")
+        s.negatives = Int(try r.read(UInt32.self, "negatives"))
+        s.pairwiseLearningRate = try r.readFloat("pairwise learning rate")
+        s.positiveThreshold = try r.readFloat("positive threshold")
+        s.sampler = try readCase(&r, "sampler")
+        s.reservoirSize = Int(try r.read(UInt32.self, "reservoir size"))
         do { try s.validate() } catch { throw FormatError.invalid("\(error)") }
 
         var model = Model(settings: s)
@@ -134,10 +161,15 @@ public enum SnapshotFormat {
 
         model.users = try readIDs(&r, "user IDs")
         model.items = try readIDs(&r, "item IDs")
-        model.userFactors.values = try readRows(&r, rows: model.users.count, table: model.userFactors, "user factors")
-        model.userBias = try r.readArray(Float.self, count: model.users.count, "user biases")
-        model.itemFactors.values = try readRows(&r, rows: model.items.count, table: model.itemFactors, "item factors")
-        model.itemBias = try r.readArray(Float.self, count: model.items.count, "item biases")
+        let (users, items) = (model.users.count, model.items.count)
+        model.userFactors.values = try readRows(&r, rows: users, table: model.userFactors, "user factors")
+        model.userBias = try r.readArray(Float.self, count: users, "user biases")
+        model.userBiasSteps = try r.readArray(Float.self, count: users, "user bias steps")
+        model.userRowPower = try r.readArray(Float.self, count: users, "user row gradient power")
+        model.itemFactors.values = try readRows(&r, rows: items, table: model.itemFactors, "item factors")
+        model.itemBias = try r.readArray(Float.self, count: items, "item biases")
+        model.itemBiasSteps = try r.readArray(Float.self, count: items, "item bias steps")
+        model.itemRowPower = try r.readArray(Float.self, count: items, "item row gradient power")
 
         model.popularity = [UInt32](repeating: 0, count: model.items.count)
         model.ratedItems.reserveCapacity(model.users.count)
@@ -155,6 +187,16 @@ public enum SnapshotFormat {
             }
             model.ratedItems.append(rated)
         }
+        let held = Int(try r.read(UInt32.self, "reservoir count"))
+        let next = Int(try r.read(UInt32.self, "reservoir next slot"))
+        guard held <= s.reservoirSize, next < max(1, s.reservoirSize) else {
+            throw FormatError.invalid("reservoir holds \(held) events (next slot \(next)) but its size is \(s.reservoirSize)")
+        }
+        model.reservoir.events = try r.readArray(RecentEvent.self, count: held, "reservoir events")
+        model.reservoir.next = next
+        for event in model.reservoir.events where !(0..<Int32(users)).contains(event.user) || !(0..<Int32(items)).contains(event.item) {
+            throw FormatError.invalid("reservoir event names user row \(event.user), item row \(event.item) out of range")
+        }
         guard r.remaining == 0 else { throw FormatError.invalid("\(r.remaining) unread payload bytes") }
         return (model, createdAt)
     }
@@ -171,6 +213,12 @@ public enum SnapshotFormat {
             let length = try r.read(UInt64.self, "payload length")
             return Header(version: version, payloadLength: length, storedChecksum: stored, computedChecksum: computed)
         }
+    }
+
+    private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: String) throws -> T where T.AllCases == [T] {
+        let index = Int(try r.read(UInt8.self, what))
+        guard index < T.allCases.count else { throw FormatError.invalid("unknown \(what) #\(index)") }
+        return T.allCases[index]
     }
 
     private static func readIDs(_ r: inout ByteReader, _ what: String) throws -> IDMap {

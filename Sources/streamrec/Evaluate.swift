@@ -1,0 +1,123 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import StreamRecCore
+import StreamRecServer
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replay a ratings file through the daemon's learner and report its accuracy.",
+        discussion: """
+        Runs in-process, no daemon needed. Two modes:
+          prequential:  streamrec evaluate --stream stream.tsv.gz
+            predict each event, then learn it: RMSE, MAE and HR@N over the stream.
+          holdout:      streamrec evaluate --train train.tsv.gz --test test.tsv.gz
+            learn the train file, then score the test file without learning.
+        HR@N: for every k-th event rated >= --positive-threshold, is its item in the \
+        user's top N (items seen so far, minus what the user rated)?
+        """
+    )
+
+    @Option(help: ArgumentHelp("Stream for prequential (test-then-train) evaluation.", valueName: "file"))
+    var stream: String?
+    @Option(help: ArgumentHelp("Training file for holdout evaluation.", valueName: "file"))
+    var train: String?
+    @Option(help: ArgumentHelp("Test file for holdout evaluation.", valueName: "file"))
+    var test: String?
+    @OptionGroup var model: ModelOptions
+    @Option(help: "Ratings at or above this are positives for HR@N.") var positiveThreshold: Float = 8
+    @Option(help: "Score HR on every k-th positive; 0 turns HR off.") var hrEvery = 20
+    @Option(help: "N of HR@N.") var hrN = 10
+    @Option(help: ArgumentHelp("Write a CSV learning curve (prequential) here.", valueName: "file"))
+    var curve: String?
+    @Option(help: "Curve points over the stream.") var curvePoints = 100
+
+    func validate() throws {
+        guard (stream != nil) != (train != nil || test != nil) else {
+            throw ValidationError("give either --stream, or --train and --test")
+        }
+        guard stream != nil || (train != nil && test != nil) else {
+            throw ValidationError("holdout needs both --train and --test")
+        }
+        try model.validate()
+    }
+
+    func run() throws {
+        var hr = Evaluator.HitRateSettings()
+        hr.positiveThreshold = positiveThreshold
+        hr.every = hrEvery
+        hr.listLength = hrN
+        var evaluator = Evaluator(model: Model(settings: model.settings), hitRate: hr)
+        if let stream {
+            let events = try load(stream)
+            var points: [(Int, Evaluator.Totals)] = []
+            let stride = max(1, events.count / max(1, curvePoints))
+            let start = Clock.monotonic()
+            for (n, event) in events.enumerated() {
+                evaluator.prequential(event)
+                if curve != nil, (n + 1) % stride == 0 || n + 1 == events.count { points.append((n + 1, evaluator.totals)) }
+            }
+            let seconds = Clock.monotonic() - start
+            report(mode: "prequential", file: stream, totals: evaluator.totals, learned: events.count, seconds: seconds)
+            if let curve { try writeCurve(points, to: curve) }
+        } else if let train, let test {
+            let trainEvents = try load(train), testEvents = try load(test)
+            let start = Clock.monotonic()
+            for event in trainEvents { evaluator.learn(event) }
+            let seconds = Clock.monotonic() - start
+            for event in testEvents { evaluator.score(event) }
+            report(mode: "holdout", file: test, totals: evaluator.totals, learned: trainEvents.count, seconds: seconds)
+        }
+    }
+
+    private func load(_ path: String) throws -> [RatingEvent] {
+        var events: [RatingEvent] = []
+        try RatingFile(path: path).forEach { events.append($0) }
+        return events
+    }
+
+    private func report(mode: String, file: String, totals: Evaluator.Totals, learned: Int, seconds: Double) {
+        let s = model.settings
+        print("mode          \(mode) (\(file))")
+        print("model         k=\(s.factors) lr=\(s.learningRate) reg=\(s.regularization) seed=\(s.seed)")
+        print("events scored \(totals.events)")
+        print("RMSE          \(fixed(totals.rmse, 4))")
+        print("MAE           \(fixed(totals.mae, 4))")
+        if totals.scored > 0 {
+            print("HR@\(hrN)         \(fixed(totals.hitRate, 4))  (\(totals.hits) hits in \(totals.scored) scored positives, every \(hrEvery)th rating >= \(positiveThreshold))")
+        }
+        print("learn speed   \(Int(Double(learned) / max(seconds, 1e-9))) events/s (\(learned) events in \(fixed(seconds, 3)) s\(totals.scored > 0 ? ", HR scoring included" : ""))")
+    }
+
+    private func writeCurve(_ points: [(Int, Evaluator.Totals)], to path: String) throws {
+        var csv = "events,rmse,mae,hr\n"
+        var previous = Evaluator.Totals()
+        for (n, t) in points {
+            // Windowed figures: each row covers the events since the previous row.
+            var window = Evaluator.Totals()
+            window.events = t.events - previous.events
+            window.squaredError = t.squaredError - previous.squaredError
+            window.absoluteError = t.absoluteError - previous.absoluteError
+            window.scored = t.scored - previous.scored
+            window.hits = t.hits - previous.hits
+            csv += "\(n),\(fixed(window.rmse, 5)),\(fixed(window.mae, 5)),\(window.scored > 0 ? fixed(window.hitRate, 5) : "")\n"
+            previous = t
+        }
+        var bytes = Array(csv.utf8)
+        try bytes.withUnsafeMutableBytes { try AtomicFile.write(UnsafeRawBufferPointer($0), to: path) }
+    }
+}
+
+/// Fixed-point text with `digits` decimals.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "n/a" }
+    var scaled = (value * pow(10, Double(digits))).rounded()
+    let negative = scaled < 0
+    scaled = abs(scaled)
+    var text = String(Int(scaled))
+    while text.count <= digits { text = "0" + text }
+    text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
+    return (negative ? "-" : "") + text
+}
+

@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "StreamRecCoreTests", dependencies: ["StreamRecCore"]),
         .testTarget(
             name: "StreamRecServerTests",
-            dependencies: ["StreamRecServer", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StreamRecServer", "StreamRecCore", "ZeroMQ", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -38,6 +38,14 @@ public struct Model: Sendable, Equatable {
     /// Every (user, item) pair rated, as `user << 32 | item`, so a re-rating
     /// does not count twice towards popularity.
     public internal(set) var ratedPairs: Set<UInt64> = []
+    /// The ranking head, trained only by pairwise steps and used only by
+    /// `top`: user rows r_u, item rows s_i and item biases c_i. Kept apart
+    /// from the rating head because pairwise steps on shared parameters cost
+    /// rating accuracy (prequential RMSE 1.232 → 1.30 on anime). Empty when
+    /// pairwise ranking is off.
+    public internal(set) var userRankFactors: FactorTable
+    public internal(set) var itemRankFactors: FactorTable
+    public internal(set) var itemRankBias: [Float] = []
     /// Adaptive-optimizer state (unused under SGD): how many steps each bias
     /// took, and each embedding row's sum of mean squared gradients (row-wise
     /// AdaGrad: one accumulator per row, not per float, so it costs one Float
@@ -56,6 +64,8 @@ public struct Model: Sendable, Equatable {
         self.settings = settings
         userFactors = FactorTable(dimension: settings.factors)
         itemFactors = FactorTable(dimension: settings.factors)
+        userRankFactors = FactorTable(dimension: settings.factors)
+        itemRankFactors = FactorTable(dimension: settings.factors)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
     }
@@ -64,6 +74,9 @@ public struct Model: Sendable, Equatable {
     public var globalMean: Float { ratingCount == 0 ? 0 : Float(ratingSum / Double(ratingCount)) }
 
     private var initScale: Float { settings.initScale / Float(settings.factors).squareRoot() }
+
+    /// True when pairwise ranking is on, so `top` ranks with the ranking head.
+    public var hasRankingHead: Bool { settings.negatives > 0 }
 
     // MARK: Learning
 
@@ -159,20 +172,22 @@ public struct Model: Sendable, Equatable {
         }
     }
 
-    /// One BPR step: raise item `i` above item `j` in user `u`'s ranking
-    /// (b_i + p·q_i versus b_j + p·q_j), with its own fixed step size.
+    /// One BPR step on the ranking head: raise item `i` above item `j` in
+    /// user `u`'s ranking (c_i + r_u·s_i versus c_j + r_u·s_j), with its own
+    /// fixed step size.
     private mutating func pairwiseStep(user u: Int, positive i: Int, negative j: Int) {
         let step = settings.pairwiseLearningRate, reg = settings.regularization
-        let stride = userFactors.stride
-        userFactors.values.withUnsafeMutableBufferPointer { userRows in
-            itemFactors.values.withUnsafeMutableBufferPointer { itemRows in
+        let stride = userRankFactors.stride
+        userRankFactors.values.withUnsafeMutableBufferPointer { userRows in
+            itemRankFactors.values.withUnsafeMutableBufferPointer { itemRows in
                 let p = userRows.baseAddress! + u * stride
                 let qi = itemRows.baseAddress! + i * stride
                 let qj = itemRows.baseAddress! + j * stride
-                let x = itemBias[i] - itemBias[j] + FactorKernel.simdDot(p, qi, stride) - FactorKernel.simdDot(p, qj, stride)
+                let x = itemRankBias[i] - itemRankBias[j]
+                    + FactorKernel.simdDot(p, qi, stride) - FactorKernel.simdDot(p, qj, stride)
                 let g = 1 / (1 + expf(min(x, 30)))
-                itemBias[i] += step * (g - reg * itemBias[i])
-                itemBias[j] += step * (-g - reg * itemBias[j])
+                itemRankBias[i] += step * (g - reg * itemRankBias[i])
+                itemRankBias[j] += step * (-g - reg * itemRankBias[j])
                 FactorKernel.simdPairwiseUpdate(p, qi, qj, stride, g, step, reg)
             }
         }
@@ -198,6 +213,7 @@ public struct Model: Sendable, Equatable {
         userBias.append(0)
         userBiasSteps.append(0)
         userRowPower.append(0)
+        if hasRankingHead { userRankFactors.appendRow(scale: initScale, using: &rng) }
         ratedItems.append([])
         return index
     }
@@ -208,6 +224,10 @@ public struct Model: Sendable, Equatable {
         itemBias.append(0)
         itemBiasSteps.append(0)
         itemRowPower.append(0)
+        if hasRankingHead {
+            itemRankFactors.appendRow(scale: initScale, using: &rng)
+            itemRankBias.append(0)
+        }
         popularity.append(0)
         return index
     }
@@ -247,40 +267,53 @@ public struct Model: Sendable, Equatable {
         return (clamp(rawScore(user: u, item: i)), u != nil && i != nil ? .model : .fallback)
     }
 
-    /// The user's `n` best items by model score, leaving out what they rated
-    /// unless `excludeSeen` is false. A user with no events gets `popular(n:)`.
+    /// The user's `n` best items, leaving out what they rated unless
+    /// `excludeSeen` is false. A user with no events gets `popular(n:)`.
     ///
-    /// Scores are the unclamped predicted ratings, so the order among items
-    /// predicted above the top of the scale is kept.
+    /// With pairwise ranking on, items are ranked by the ranking head and the
+    /// score is its (unitless) ranking score. Otherwise the score is the
+    /// unclamped predicted rating, so the order among items predicted above
+    /// the top of the scale is kept.
     public func top(user: ExternalID, n: Int, excludeSeen: Bool = true)
         -> (items: [(item: ExternalID, score: Float)], source: AnswerSource)
     {
         guard let u = users.index(of: user) else {
             return (popular(n: n).map { ($0.item, Float($0.count)) }, .popular)
         }
-        let base = globalMean + userBias[Int(u)]
-        let stride = itemFactors.stride, count = items.count
-        var selector = TopSelector(limit: n)
         // Seen items are marked in a bitmap from the user's list, so the scan
         // does no hashing.
+        let count = items.count
         var excluded = [UInt64](repeating: 0, count: excludeSeen ? (count + 63) / 64 : 0)
         if excludeSeen {
             for i in ratedItems[Int(u)] { excluded[Int(i) >> 6] |= 1 << UInt64(Int(i) & 63) }
         }
-        userFactors.values.withUnsafeBufferPointer { userRows in
-            itemFactors.values.withUnsafeBufferPointer { itemRows in
-                itemBias.withUnsafeBufferPointer { bias in
+        let best = hasRankingHead
+            ? scan(n: n, user: Int(u), users: userRankFactors, items: itemRankFactors, bias: itemRankBias, base: 0, excluded: excluded)
+            : scan(n: n, user: Int(u), users: userFactors, items: itemFactors, bias: itemBias,
+                   base: globalMean + userBias[Int(u)], excluded: excluded)
+        return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
+    }
+
+    /// The `n` best items by base + bias + p·q, skipping rows set in `excluded`
+    /// (an empty bitmap excludes nothing).
+    private func scan(n: Int, user u: Int, users: FactorTable, items: FactorTable, bias: [Float], base: Float,
+                      excluded: [UInt64]) -> [(score: Double, row: Int32)] {
+        let stride = items.stride, count = items.rows, filtering = !excluded.isEmpty
+        var selector = TopSelector(limit: n)
+        users.values.withUnsafeBufferPointer { userRows in
+            items.values.withUnsafeBufferPointer { itemRows in
+                bias.withUnsafeBufferPointer { bias in
                     let p = userRows.baseAddress! + Int(u) * stride
                     var q = itemRows.baseAddress!
                     for i in 0..<count {
                         defer { q += stride }
-                        if excludeSeen, excluded[i >> 6] & (1 << UInt64(i & 63)) != 0 { continue }
+                        if filtering, excluded[i >> 6] & (1 << UInt64(i & 63)) != 0 { continue }
                         selector.offer(score: Double(base + bias[i] + FactorKernel.simdDot(p, q, stride)), row: Int32(i))
                     }
                 }
             }
         }
-        return (selector.sorted().map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
+        return selector.sorted()
     }
 
     /// The `n` items rated by the most distinct users, most first; ties go to

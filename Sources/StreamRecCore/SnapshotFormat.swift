@@ -16,7 +16,9 @@
 /// then the user IDs and item IDs (u32 count, then per ID a tag byte:
 /// 0 = u64 integer, 1 = u16 length + UTF-8 text); then per side (users, then
 /// items) k floats per row, one f32 bias, one f32 bias step count and one
-/// f32 row gradient power per row; then per user a u32 count and the u32 rows
+/// f32 row gradient power per row; when pairwise ranking is on (negatives > 0)
+/// the ranking head: k floats per user row, k floats per item row and one f32
+/// ranking bias per item; then per user a u32 count and the u32 rows
 /// of the items they rated; then the reservoir (u32 count, u32 next slot,
 /// and per event i32 user row, i32 item row, f32 rating).
 ///
@@ -77,15 +79,23 @@ public enum SnapshotFormat {
             (model.userFactors, model.userBias, model.userBiasSteps, model.userRowPower),
             (model.itemFactors, model.itemBias, model.itemBiasSteps, model.itemRowPower),
         ]
-        for (table, bias, biasSteps, rowPower) in sides {
+        func appendRows(_ table: FactorTable) {
             table.values.withUnsafeBytes { raw in
                 for row in 0..<table.rows {
                     w.append(raw: UnsafeRawBufferPointer(rebasing: raw[(row * table.stride * 4)..<((row * table.stride + k) * 4)]))
                 }
             }
+        }
+        for (table, bias, biasSteps, rowPower) in sides {
+            appendRows(table)
             w.append(contentsOf: bias)
             w.append(contentsOf: biasSteps)
             w.append(contentsOf: rowPower)
+        }
+        if model.hasRankingHead {
+            appendRows(model.userRankFactors)
+            appendRows(model.itemRankFactors)
+            w.append(contentsOf: model.itemRankBias)
         }
         for rated in model.ratedItems {
             w.append(UInt32(rated.count))
@@ -170,6 +180,11 @@ public enum SnapshotFormat {
         model.itemBias = try r.readArray(Float.self, count: items, "item biases")
         model.itemBiasSteps = try r.readArray(Float.self, count: items, "item bias steps")
         model.itemRowPower = try r.readArray(Float.self, count: items, "item row gradient power")
+        if model.hasRankingHead {
+            model.userRankFactors.values = try readRows(&r, rows: users, table: model.userRankFactors, "user ranking factors")
+            model.itemRankFactors.values = try readRows(&r, rows: items, table: model.itemRankFactors, "item ranking factors")
+            model.itemRankBias = try r.readArray(Float.self, count: items, "item ranking biases")
+        }
 
         model.popularity = [UInt32](repeating: 0, count: model.items.count)
         model.ratedItems.reserveCapacity(model.users.count)

@@ -1,0 +1,152 @@
+// End-to-end tests of the built `streamrecd` executable as a child process:
+// real ports, real signals, real snapshot files.
+
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import StreamRecCore
+import StreamRecServer
+import XCTest
+import ZeroMQ
+
+final class EndToEndProcessTests: XCTestCase {
+    private func streamrecd() throws -> URL {
+        guard let url = E2EExecutable.url("streamrecd") else {
+            XCTFail("""
+                streamrecd not found next to the test bundle (looked in \(Bundle.main.bundleURL.path) and its parent); \
+                build it first: swift build --build-tests
+                """)
+            throw DaemonError("no streamrecd executable")
+        }
+        return url
+    }
+
+    /// Starts streamrecd on fresh ports; retries when it could not start (a
+    /// port found free was taken by someone else before the daemon bound it).
+    private func launch(_ dataDirectory: String, logs: String, tag: String) throws -> E2EDaemonProcess {
+        let executable = try streamrecd()
+        var attempt = 1
+        while true {
+            do {
+                let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dataDirectory,
+                                                  logDirectory: logs, tag: "\(tag)-\(attempt)")
+                addTeardownBlock { daemon.killIfRunning() }
+                return daemon
+            } catch let error as E2EDaemonProcess.Exited where attempt < 3 {
+                print("streamrecd (\(tag)) exited at start, retrying with other ports: \(error)")
+                attempt += 1
+            }
+        }
+    }
+
+    private func answers(_ client: QueryClient, _ queries: [JSONValue],
+                         file: StaticString = #filePath, line: UInt = #line) -> [String] {
+        queries.map { query in
+            E2E.askBytes(client, query, file: file, line: line).map { String(decoding: $0, as: UTF8.self) } ?? "<none>"
+        }
+    }
+
+    /// SIGTERM makes streamrecd exit 0 with a snapshot on disk, and a restart on that data dir gives byte-identical answers.
+    func testSigtermWritesSnapshotAndRestartGivesIdenticalAnswers() throws {
+        let dir = e2eTemporaryDirectory(self)
+        let logs = e2eTemporaryDirectory(self, "logs")
+        let data = E2EDataset()
+
+        let first = try launch(dir, logs: logs, tag: "first")
+        let pusher = try E2EPusher(first.pullEndpoint)
+        let half = data.events.count / 2
+        pusher.send(objects: data.events[..<half])
+        pusher.send(batchesOf: 10, data.events[half...])
+        let client = try first.client()
+        E2E.waitForApplied(client, data.events.count)
+
+        let queries = EndToEndDaemonTests.probeQueries()
+        let before = answers(client, queries)
+        for (query, reply) in zip(queries, before) {
+            XCTAssertTrue(reply.hasPrefix(#"{"ok":true"#), "\(query.text) -> \(reply)")
+        }
+        XCTAssertTrue(e2eSnapshotFiles(in: dir).isEmpty, "no snapshot expected before shutdown")
+
+        let exit = try XCTUnwrap(first.terminate(timeout: 10), "streamrecd did not exit within 10 s of SIGTERM")
+        XCTAssertEqual(exit.reason, .exit, "streamrecd died of a signal; stderr:\n\(first.stderr)")
+        XCTAssertEqual(exit.status, 0, "stderr:\n\(first.stderr)")
+        let snapshots = e2eSnapshotFiles(in: dir)
+        XCTAssertEqual(snapshots.count, 1, "expected the final snapshot: \(snapshots)")
+        XCTAssertTrue(first.stderr.contains("final snapshot written"), first.stderr)
+
+        let second = try launch(dir, logs: logs, tag: "second")
+        let client2 = try second.client()
+        let stats = try XCTUnwrap(E2E.ask(client2, E2E.op("stats")))
+        XCTAssertEqual(stats["model_events"]?.double, Double(data.events.count))
+        XCTAssertEqual(stats["snapshot"]?["path"], snapshots.first.map { JSONValue.string($0) })
+        let after = answers(client2, queries)
+        XCTAssertEqual(after.count, before.count)
+        for (n, query) in queries.enumerated() {
+            XCTAssertEqual(after[n], before[n], "answer to \(query.text) changed across the restart")
+        }
+        XCTAssertTrue(second.stderr.contains("restored snapshot"), second.stderr)
+
+        let exit2 = try XCTUnwrap(second.terminate(timeout: 10), "second streamrecd did not exit on SIGTERM")
+        XCTAssertEqual(exit2.status, 0, "stderr:\n\(second.stderr)")
+    }
+
+    /// A byte flipped in the newest snapshot makes a restarted streamrecd name it on stderr and serve the previous snapshot.
+    func testCorruptNewestSnapshotFallsBackToPreviousOne() throws {
+        let dir = e2eTemporaryDirectory(self)
+        let logs = e2eTemporaryDirectory(self, "logs")
+        let data = E2EDataset()
+        let split = 60
+
+        let first = try launch(dir, logs: logs, tag: "writer")
+        let pusher = try E2EPusher(first.pullEndpoint)
+        let client = try first.client()
+        pusher.send(batchesOf: 20, data.events[..<split])
+        E2E.waitForApplied(client, split)
+        let queries = EndToEndDaemonTests.probeQueries()
+        let stateA = answers(client, queries)
+        let snapA = try XCTUnwrap(E2E.ask(client, E2E.op("snapshot")))
+        XCTAssertEqual(snapA["ok"], .bool(true), snapA.text)
+
+        pusher.send(batchesOf: 20, data.events[split...])
+        E2E.waitForApplied(client, data.events.count)
+        let stateB = answers(client, queries)
+        XCTAssertNotEqual(stateA, stateB, "the second batch should change some answers")
+        let snapB = try XCTUnwrap(E2E.ask(client, E2E.op("snapshot")))
+        XCTAssertEqual(snapB["ok"], .bool(true), snapB.text)
+        guard case .string(let pathA)? = snapA["path"], case .string(let pathB)? = snapB["path"] else {
+            return XCTFail("snapshot replies without paths: \(snapA.text) \(snapB.text)")
+        }
+        XCTAssertEqual(e2eSnapshotFiles(in: dir), [pathA, pathB])
+
+        // Crash (no final snapshot), so the two files on disk are A and A+B.
+        XCTAssertTrue(first.crash(), "could not kill streamrecd")
+        XCTAssertEqual(e2eSnapshotFiles(in: dir), [pathA, pathB])
+
+        // Flip one byte in the middle of the newest snapshot.
+        var bytes = try XCTUnwrap(FileManager.default.contents(atPath: pathB))
+        bytes[bytes.count / 2] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: pathB))
+
+        let second = try launch(dir, logs: logs, tag: "restorer")
+        let client2 = try second.client()
+        let stats = try XCTUnwrap(E2E.ask(client2, E2E.op("stats")))
+        XCTAssertEqual(stats["snapshot"]?["path"], .string(pathA), stats.text)
+        XCTAssertEqual(stats["model_events"]?.double, Double(split))
+        XCTAssertEqual(answers(client2, queries), stateA, "the fallback model must answer as snapshot A did")
+
+        let stderr = second.stderr
+        // An error-level line names the damaged file (the info line about the
+        // restore names the good one, so it must not count).
+        let complaint = stderr.split(separator: "\n").first { $0.contains(" error ") && $0.contains(pathB) }
+        XCTAssertNotNil(complaint, "no error line on stderr names the damaged file \(pathB):\n\(stderr)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: pathB + ".damaged"), "damaged file not set aside")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: pathB), "damaged file still looks like a snapshot")
+
+        let exit = try XCTUnwrap(second.terminate(timeout: 10), "streamrecd did not exit on SIGTERM")
+        XCTAssertEqual(exit.reason, .exit)
+        XCTAssertEqual(exit.status, 0, "stderr:\n\(second.stderr)")
+        // The damaged file is kept for a post-mortem; it is neither loaded nor pruned.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: pathB + ".damaged"))
+    }
+}

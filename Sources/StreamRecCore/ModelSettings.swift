@@ -20,16 +20,18 @@ public enum NegativeSampler: String, Sendable, CaseIterable {
     case popular
 }
 
-/// The knobs that shape a model. A snapshot stores them, so a restored model
+/// The knobs that shape a model. The defaults were chosen on the anime
+/// ratings with `streamrec evaluate` (see docs/EVALUATION.md).
+/// A snapshot stores them, so a restored model
 /// keeps learning the way it was learning.
 public struct ModelSettings: Sendable, Equatable {
     /// Embedding size k.
     public var factors: Int = 32
     /// Step size of the rating (regression) update.
-    public var learningRate: Float = 0.01
+    public var learningRate: Float = 0.05
     /// Step size of the bias part of the rating update. Biases carry most of
     /// what a young stream can learn, and take larger steps than embeddings.
-    public var biasLearningRate: Float = 0.01
+    public var biasLearningRate: Float = 0.3
     /// L2 weight on biases and factors.
     public var regularization: Float = 0.05
     /// Seed for initial embedding values and negative sampling.
@@ -38,17 +40,17 @@ public struct ModelSettings: Sendable, Equatable {
     /// ±initScale² whatever k is.
     public var initScale: Float = 0.1
     /// How steps are sized.
-    public var optimizer: Optimizer = .sgd
+    public var optimizer: Optimizer = .adaptive
     /// Pairwise (BPR) steps per positive event; 0 turns ranking steps off.
-    public var negatives: Int = 0
+    public var negatives: Int = 1
     /// Step size of pairwise updates.
-    public var pairwiseLearningRate: Float = 0.05
+    public var pairwiseLearningRate: Float = 0.01
     /// Ratings at or above this are positives for pairwise steps.
     public var positiveThreshold: Float = 8
     /// Where negatives come from.
     public var sampler: NegativeSampler = .uniform
     /// Recent events kept for background replay and popular sampling.
-    public var reservoirSize: Int = 0
+    public var reservoirSize: Int = 1_000_000
 
     public init() {}
 

@@ -29,6 +29,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Ratings at or above this are positives for HR@N.") var positiveThreshold: Float = 8
     @Option(help: "Score HR on every k-th positive; 0 turns HR off.") var hrEvery = 20
     @Option(help: "N of HR@N.") var hrN = 10
+    @Option(help: ArgumentHelp("Holdout: after the train file, replay this many passes' worth of events from the reservoir (what an idle daemon does). Needs --reservoir-size.", valueName: "passes"))
+    var replayPasses: Double = 0
     @Option(help: ArgumentHelp("Write a CSV learning curve (prequential) here.", valueName: "file"))
     var curve: String?
     @Option(help: "Curve points over the stream.") var curvePoints = 100
@@ -65,6 +67,7 @@ struct Evaluate: ParsableCommand {
             let trainEvents = try load(train), testEvents = try load(test)
             let start = Clock.monotonic()
             for event in trainEvents { evaluator.learn(event) }
+            evaluator.model.replay(count: Int(replayPasses * Double(trainEvents.count)))
             let seconds = Clock.monotonic() - start
             for event in testEvents { evaluator.score(event) }
             report(mode: "holdout", file: test, totals: evaluator.totals, learned: trainEvents.count, seconds: seconds)
@@ -80,7 +83,8 @@ struct Evaluate: ParsableCommand {
     private func report(mode: String, file: String, totals: Evaluator.Totals, learned: Int, seconds: Double) {
         let s = model.settings
         print("mode          \(mode) (\(file))")
-        print("model         k=\(s.factors) lr=\(s.learningRate) reg=\(s.regularization) seed=\(s.seed)")
+        print("model         k=\(s.factors) \(s.optimizer) lr=\(s.learningRate) bias-lr=\(s.biasLearningRate) reg=\(s.regularization) seed=\(s.seed)")
+        print("ranking       negatives=\(s.negatives) pairwise-lr=\(s.pairwiseLearningRate) sampler=\(s.sampler) reservoir=\(s.reservoirSize)")
         print("events scored \(totals.events)")
         print("RMSE          \(fixed(totals.rmse, 4))")
         print("MAE           \(fixed(totals.mae, 4))")

@@ -3,7 +3,7 @@ import XCTest
 
 /// Popularity counts distinct users per item, with ties broken by first appearance.
 final class PopularityTests: XCTestCase {
-    private let settings = ModelSettings(factors: 4, learningRate: 0.05, regularization: 0.05, seed: 3)
+    private let settings = ModelSettings(factors: 4, learningRate: 0.05, regularization: 0.05, seed: 3).plainSGD
 
     /// A re-rating does not count twice, and equal counts rank the item seen first higher.
     func testDistinctUsersAndTieOrder() {
@@ -33,7 +33,7 @@ final class PopularityTests: XCTestCase {
 
 /// `top`, `predict` and their fallbacks.
 final class AnswerTests: XCTestCase {
-    private let settings = ModelSettings(factors: 4, learningRate: 0.05, regularization: 0.02, seed: 11, initScale: 0.3)
+    private let settings = ModelSettings(factors: 4, learningRate: 0.05, regularization: 0.02, seed: 11, initScale: 0.3).plainSGD
 
     private func trainedModel() -> Model {
         var model = Model(settings: settings)
@@ -111,7 +111,7 @@ final class AnswerTests: XCTestCase {
 
     /// Predictions are clamped to the range of ratings seen, even when the raw score lies far outside it.
     func testPredictionsAreClamped() throws {
-        var settings = ModelSettings(factors: 2, learningRate: 0.1, regularization: 0, seed: 1)
+        var settings = ModelSettings(factors: 2, learningRate: 0.1, regularization: 0, seed: 1).plainSGD
         settings.biasLearningRate = 0.1
         var model = Model(settings: settings)
         for _ in 0..<60 {

@@ -7,7 +7,7 @@ import XCTest
 /// The bias step lr_b (`biasLearningRate`) is set different from lr so a mix-up shows.
 final class SGDStepTests: XCTestCase {
     private let settings: ModelSettings = {
-        var s = ModelSettings(factors: 2, learningRate: 0.1, regularization: 0.05, seed: 7, initScale: 0.5)
+        var s = ModelSettings(factors: 2, learningRate: 0.1, regularization: 0.05, seed: 7, initScale: 0.5).plainSGD
         s.biasLearningRate = 0.2
         return s
     }()

@@ -25,6 +25,7 @@ public final class Daemon: @unchecked Sendable {
     private let pull: Socket
     private let rep: Socket
     private var scheduler: SnapshotScheduler
+    private var replay: ReplayPacer
     private var rejectLog = RateLimiter<RejectReason>(interval: 1)
     private let stopFlag = Atomic<Bool>(false)
     private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
@@ -73,11 +74,15 @@ public final class Daemon: @unchecked Sendable {
         pullEndpoint = pull.lastEndpoint
         repEndpoint = rep.lastEndpoint
         scheduler = SnapshotScheduler(interval: config.snapshotInterval, now: Clock.monotonic())
+        replay = ReplayPacer(rate: model.reservoir.capacity > 0 ? config.replayRate : 0, passes: config.replayPasses,
+                             now: Clock.monotonic())
         logger.info("streamrecd ready", metadata: [
             "pull": "\(pullEndpoint)", "rep": "\(repEndpoint)", "data_dir": "\(config.dataDirectory)",
             "snapshot_interval_s": "\(config.snapshotInterval)", "factors": "\(model.settings.factors)",
             "learning_rate": "\(model.settings.learningRate)", "regularization": "\(model.settings.regularization)",
             "seed": "\(model.settings.seed)", "max_message_bytes": "\(config.maxMessageBytes)",
+            "optimizer": "\(model.settings.optimizer)", "negatives": "\(model.settings.negatives)",
+            "reservoir": "\(model.settings.reservoirSize)", "replay_rate": "\(replay.rate)", "replay_passes": "\(replay.passes)",
         ])
     }
 
@@ -92,14 +97,19 @@ public final class Daemon: @unchecked Sendable {
         while !stopping {
             let now = Clock.monotonic()
             if let action = scheduler.tick(now: now) { try perform(action) }
-            let timeout = scheduler.pollTimeout(now: now, idle: 0.1)
+            let timeout = scheduler.pollTimeout(now: now, idle: min(0.1, replay.idleTimeout(now: now)))
             // While a client waits for its snapshot, the REP socket must not
             // take another request: REP answers strictly in turn.
-            let ready = try poller.poll(timeoutMilliseconds: Int(timeout * 1000),
+            let ready = try poller.poll(timeoutMilliseconds: Int((timeout * 1000).rounded(.up)),
                                         enabled: [true, !scheduler.clientWaiting])
+            let appliedBefore = engine.counters.applied
             if ready[0] { try drainIngest(budget: ingestBudget) }
             if ready[1] { try serveQuery() }
             try collectFinishedSnapshot()
+            replay.earn(events: Int(engine.counters.applied - appliedBefore),
+                        reservoirCount: engine.model.reservoir.events.count)
+            let idleEvents = replay.events(now: Clock.monotonic(), inputWaiting: ready[0] || ready[1])
+            if idleEvents > 0 { engine.replay(count: idleEvents) }
         }
         try shutdown()
     }

@@ -15,6 +15,12 @@ public struct DaemonConfig: Sendable {
     public var snapshotInterval: Double = 60
     /// Snapshots kept on disk; older ones are deleted after each write.
     public var snapshotsKept = 2
+    /// Events per second replayed from the reservoir while both sockets are
+    /// idle; 0 turns background replay off.
+    public var replayRate: Double = 100_000
+    /// Replays each fresh event earns; a quiet daemon stops replaying once
+    /// they are spent (3 passes: best holdout RMSE in docs/EVALUATION.md).
+    public var replayPasses: Double = 3
     /// Shape of a new model. A restored snapshot brings its own settings.
     public var model = ModelSettings()
     /// Larger messages are dropped and counted as `oversized`.

@@ -48,6 +48,12 @@ public struct Engine {
     /// The ops a query may name, for error messages and docs.
     public static let ops = ["predict", "top", "popular", "observe", "stats", "snapshot", "health"]
 
+    /// Learns again from `count` recent events (see `Model.replay`).
+    public mutating func replay(count: Int) {
+        model.replay(count: count)
+        counters.countReplayed(count)
+    }
+
     /// Answers one query. Never throws: every failure is an `ok:false` reply.
     public mutating func query(_ request: UnsafeRawBufferPointer) -> QueryOutcome {
         guard request.count <= maxMessageBytes else {
@@ -145,6 +151,7 @@ public struct Engine {
             ("events_received", .number(counters.received)),
             ("events_applied", .number(counters.applied)),
             ("events_rejected", .object(rejected)),
+            ("events_replayed", .number(counters.replayed)),
             ("model_events", .number(model.eventsApplied)),
             ("uptime_s", .number(Float(Clock.monotonic() - startedAt))),
             ("snapshot", snapshot),

@@ -3,6 +3,8 @@ public struct IngestCounters: Sendable, Equatable {
     public private(set) var received: UInt64 = 0
     public private(set) var applied: UInt64 = 0
     public private(set) var rejected: [RejectReason: UInt64] = [:]
+    /// Events learned again from the reservoir in idle time (not part of the sum above).
+    public private(set) var replayed: UInt64 = 0
 
     public init() {}
 
@@ -12,6 +14,8 @@ public struct IngestCounters: Sendable, Equatable {
         received += UInt64(events)
         applied += UInt64(events)
     }
+
+    public mutating func countReplayed(_ events: Int) { replayed += UInt64(events) }
 
     public mutating func countRejected(_ rejection: Rejection) {
         received += UInt64(rejection.events)

@@ -35,17 +35,14 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off.", valueName: "seconds"))
     var snapshotInterval = DaemonConfig().snapshotInterval
 
-    @Option(help: ArgumentHelp("Embedding size k of a new model (a restored snapshot keeps its own).", valueName: "k"))
-    var factors = ModelSettings().factors
+    @Option(help: ArgumentHelp("Events per second relearned from the reservoir while idle; 0 = off.", valueName: "events"))
+    var replayRate = DaemonConfig().replayRate
 
-    @Option(help: ArgumentHelp("SGD step size of a new model.", valueName: "rate"))
-    var learningRate = ModelSettings().learningRate
+    @Option(help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent.", valueName: "passes"))
+    var replayPasses = DaemonConfig().replayPasses
 
-    @Option(help: ArgumentHelp("L2 regularization weight of a new model.", valueName: "lambda"))
-    var regularization = ModelSettings().regularization
-
-    @Option(help: ArgumentHelp("Random seed for a new model's initial embeddings.", valueName: "n"))
-    var seed = ModelSettings().seed
+    @OptionGroup(title: "Model (for a new model; a restored snapshot keeps its own)")
+    var model: ModelOptions
 
     @Option(help: ArgumentHelp("Messages larger than this are dropped and counted as oversized.", valueName: "bytes"))
     var maxMessageBytes = DaemonConfig().maxMessageBytes
@@ -65,11 +62,8 @@ struct StreamRecDaemon: ParsableCommand {
         guard (1...SnapshotFormat.maxTextIDBytes).contains(maxIdBytes) else {
             throw ValidationError("--max-id-bytes must be 1...\(SnapshotFormat.maxTextIDBytes)")
         }
-        do {
-            try ModelSettings(factors: factors, learningRate: learningRate, regularization: regularization, seed: seed).validate()
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        guard replayRate >= 0 else { throw ValidationError("--replay-rate must be >= 0") }
+        guard replayPasses >= 0 else { throw ValidationError("--replay-passes must be >= 0") }
     }
 
     func run() throws {
@@ -85,7 +79,9 @@ struct StreamRecDaemon: ParsableCommand {
         config.repEndpoint = rep
         config.dataDirectory = dataDir
         config.snapshotInterval = snapshotInterval
-        config.model = ModelSettings(factors: factors, learningRate: learningRate, regularization: regularization, seed: seed)
+        config.model = model.settings
+        config.replayRate = replayRate
+        config.replayPasses = replayPasses
         config.maxMessageBytes = maxMessageBytes
         config.maxIDBytes = maxIdBytes
         do {

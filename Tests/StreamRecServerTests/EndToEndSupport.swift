@@ -252,6 +252,9 @@ final class E2EDaemonRunner: @unchecked Sendable {
         config.repEndpoint = "tcp://127.0.0.1:*"
         config.dataDirectory = dataDirectory
         config.snapshotInterval = 0
+        // Background replay changes answers while idle; tests that compare
+        // answers turn it on explicitly.
+        config.replayRate = 0
         configure(&config)
         let sink = logs
         let logger = Logger(label: "streamrecd-e2e") { _ in E2ELogHandler(sink: sink) }
@@ -377,7 +380,7 @@ final class E2EDaemonProcess {
         process.executableURL = executable
         process.arguments = [
             "--pull", pullEndpoint, "--rep", repEndpoint, "--data-dir", dataDirectory,
-            "--snapshot-interval", "0",
+            "--snapshot-interval", "0", "--replay-rate", "0",
         ]
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)

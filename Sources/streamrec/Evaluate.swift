@@ -33,6 +33,8 @@ struct Evaluate: ParsableCommand {
     var replayPasses: Double = 0
     @Option(help: ArgumentHelp("Write a CSV learning curve (prequential) here.", valueName: "file"))
     var curve: String?
+    @Option(help: ArgumentHelp("Write an SVG plot of RMSE and HR@N over the stream (prequential) here.", valueName: "file"))
+    var plot: String?
     @Option(help: "Curve points over the stream.") var curvePoints = 100
 
     func validate() throws {
@@ -58,11 +60,13 @@ struct Evaluate: ParsableCommand {
             let start = Clock.monotonic()
             for (n, event) in events.enumerated() {
                 evaluator.prequential(event)
-                if curve != nil, (n + 1) % stride == 0 || n + 1 == events.count { points.append((n + 1, evaluator.totals)) }
+                if curve != nil || plot != nil, (n + 1) % stride == 0 { points.append((n + 1, evaluator.totals)) }
             }
             let seconds = Clock.monotonic() - start
             report(mode: "prequential", file: stream, totals: evaluator.totals, learned: events.count, seconds: seconds)
-            if let curve { try writeCurve(points, to: curve) }
+            let windows = windowed(points)
+            if let curve { try write(csv(windows), to: curve) }
+            if let plot { try write(CurvePlot.svg(windows, title: "prequential: \(stream)", hrLabel: "HR@\(hrN)"), to: plot) }
         } else if let train, let test {
             let trainEvents = try load(train), testEvents = try load(test)
             let start = Clock.monotonic()
@@ -94,21 +98,27 @@ struct Evaluate: ParsableCommand {
         print("learn speed   \(Int(Double(learned) / max(seconds, 1e-9))) events/s (\(learned) events in \(fixed(seconds, 3)) s\(totals.scored > 0 ? ", HR scoring included" : ""))")
     }
 
-    private func writeCurve(_ points: [(Int, Evaluator.Totals)], to path: String) throws {
-        var csv = "events,rmse,mae,hr\n"
+    /// Per-window figures: each point covers the events since the previous one.
+    private func windowed(_ points: [(Int, Evaluator.Totals)]) -> [CurvePlot.Point] {
         var previous = Evaluator.Totals()
-        for (n, t) in points {
-            // Windowed figures: each row covers the events since the previous row.
+        return points.map { n, t in
             var window = Evaluator.Totals()
             window.events = t.events - previous.events
             window.squaredError = t.squaredError - previous.squaredError
             window.absoluteError = t.absoluteError - previous.absoluteError
             window.scored = t.scored - previous.scored
             window.hits = t.hits - previous.hits
-            csv += "\(n),\(fixed(window.rmse, 5)),\(fixed(window.mae, 5)),\(window.scored > 0 ? fixed(window.hitRate, 5) : "")\n"
             previous = t
+            return CurvePlot.Point(events: n, rmse: window.rmse, hitRate: window.scored > 0 ? window.hitRate : nil)
         }
-        var bytes = Array(csv.utf8)
+    }
+
+    private func csv(_ points: [CurvePlot.Point]) -> String {
+        "events,rmse,hr\n" + points.map { "\($0.events),\(fixed($0.rmse, 5)),\($0.hitRate.map { fixed($0, 5) } ?? "")\n" }.joined()
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        var bytes = Array(text.utf8)
         try bytes.withUnsafeMutableBytes { try AtomicFile.write(UnsafeRawBufferPointer($0), to: path) }
     }
 }

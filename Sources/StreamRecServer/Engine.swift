@@ -46,7 +46,7 @@ public struct Engine {
     }
 
     /// The ops a query may name, for error messages and docs.
-    public static let ops = ["predict", "top", "popular", "observe", "stats", "snapshot", "health"]
+    public static let ops = ["predict", "top", "similar", "popular", "observe", "stats", "snapshot", "health"]
 
     /// Learns again from `count` recent events (see `Model.replay`).
     public mutating func replay(count: Int) {
@@ -66,6 +66,7 @@ public struct Engine {
             switch op {
             case "predict": return .reply(try predict(json))
             case "top": return .reply(try top(json))
+            case "similar": return .reply(try similar(json))
             case "popular": return .reply(try popular(json))
             case "observe": return .reply(try observe(json))
             case "stats": return .reply(stats())
@@ -104,17 +105,53 @@ public struct Engine {
     }
 
     private func top(_ json: JSONValue) throws -> JSONValue {
-        let user = try EventDecoder.id(json["user"], "user", limits: limits)
-        let n = try count(json["n"])
-        var excludeSeen = true
+        let who: TopQuery.Who
+        switch (json["user"], json["items"]) {
+        case (let user?, nil):
+            who = .user(try EventDecoder.id(user, "user", limits: limits))
+        case (nil, .array(let given)?):
+            who = .anonymous(try given.map(anonymousItem))
+        default:
+            throw QueryError("top needs either \"user\" or \"items\" (an array of item IDs for an anonymous user)")
+        }
+        var query = TopQuery(who, n: try count(json["n"]))
         switch json["exclude_seen"] {
         case nil: break
-        case .bool(let flag)?: excludeSeen = flag
+        case .bool(let flag)?: query.excludeSeen = flag
         default: throw QueryError("\"exclude_seen\" must be true or false")
         }
-        let (items, source) = model.top(user: user, n: n, excludeSeen: excludeSeen)
-        let list = items.map { JSONValue.object([("item", Self.json($0.item)), ("score", .number($0.score))]) }
-        return .object([("ok", .bool(true)), ("items", .array(list)), ("source", .string(source.rawValue))])
+        query.exclude = try idList(json["exclude"], "exclude") ?? []
+        query.candidates = try idList(json["candidates"], "candidates")
+        let (items, source) = model.top(query)
+        return .object([("ok", .bool(true)), ("items", .array(items.map(Self.scored))), ("source", .string(source.rawValue))])
+    }
+
+    private func similar(_ json: JSONValue) throws -> JSONValue {
+        let item = try EventDecoder.id(json["item"], "item", limits: limits)
+        guard let items = model.similar(item: item, n: try count(json["n"])) else {
+            throw QueryError("unknown item \"\(item)\"")
+        }
+        return .object([("ok", .bool(true)), ("items", .array(items.map(Self.scored)))])
+    }
+
+    /// One element of an anonymous user's `items`: an ID, or `{"item": ID, "rating": r}`.
+    private func anonymousItem(_ json: JSONValue) throws -> (item: ExternalID, rating: Float?) {
+        guard case .object = json else { return (try EventDecoder.id(json, "items[]", limits: limits), nil) }
+        return (try EventDecoder.id(json["item"], "item", limits: limits),
+                try EventDecoder.rating(json["rating"], limits: limits))
+    }
+
+    /// An optional array of IDs, such as `exclude` or `candidates`.
+    private func idList(_ json: JSONValue?, _ field: String) throws -> [ExternalID]? {
+        guard let json else { return nil }
+        guard case .array(let elements) = json, elements.count <= 100_000 else {
+            throw QueryError("\"\(field)\" must be an array of at most 100000 item IDs")
+        }
+        return try elements.map { try EventDecoder.id($0, field, limits: limits) }
+    }
+
+    static func scored(_ entry: (item: ExternalID, score: Float)) -> JSONValue {
+        .object([("item", json(entry.item)), ("score", .number(entry.score))])
     }
 
     private func popular(_ json: JSONValue) throws -> JSONValue {

@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Top-N, popular and similar items: the model's read-only answers.
+extension Model {
+    /// The user's `n` best items, leaving out what they rated unless
+    /// `excludeSeen` is false. A user with no events gets `popular(n:)`.
+    public func top(user: ExternalID, n: Int, excludeSeen: Bool = true)
+        -> (items: [(item: ExternalID, score: Float)], source: AnswerSource)
+    {
+        top(TopQuery(.user(user), n: n, excludeSeen: excludeSeen))
+    }
+
+    /// The best items for a stored or anonymous user, within the query's filters.
+    ///
+    /// With pairwise ranking on, items are ranked by the ranking head and the
+    /// score is its (unitless) ranking score. Otherwise the score is the
+    /// unclamped predicted rating, so the order among items predicted above
+    /// the top of the scale is kept. A user the model cannot place (unknown,
+    /// or anonymous with no known items) gets the popularity list, with the
+    /// item's popularity count as its score and `.popular` as the source.
+    public func top(_ query: TopQuery) -> (items: [(item: ExternalID, score: Float)], source: AnswerSource) {
+        var excluded = RowBitmap(rows: items.count)
+        for id in query.exclude { if let i = items.index(of: id) { excluded.insert(i) } }
+        let candidates = query.candidates.map { $0.compactMap { items.index(of: $0) } }
+
+        let vector: UserVector?
+        switch query.who {
+        case .user(let id):
+            guard let u = users.index(of: id) else { vector = nil; break }
+            if query.excludeSeen { for i in ratedItems[Int(u)] { excluded.insert(i) } }
+            vector = storedVector(Int(u))
+        case .anonymous(let given):
+            let known = given.compactMap { g in items.index(of: g.item).map { (item: $0, rating: g.rating ?? maxRatingSeen) } }
+            if query.excludeSeen { for g in known { excluded.insert(g.item) } }
+            vector = known.isEmpty ? nil : foldIn(known)
+        }
+        guard let vector else {
+            let best = select(n: query.n, candidates: candidates, excluded: excluded) { Double(popularity[$0]) }
+            return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .popular)
+        }
+        let table = hasRankingHead ? itemRankFactors : itemFactors
+        let bias = hasRankingHead ? itemRankBias : itemBias
+        let stride = table.stride
+        let best = vector.values.withUnsafeBufferPointer { p in
+            table.values.withUnsafeBufferPointer { rows in
+                bias.withUnsafeBufferPointer { bias in
+                    select(n: query.n, candidates: candidates, excluded: excluded) { i in
+                        Double(vector.base + bias[i] + FactorKernel.simdDot(p.baseAddress!, rows.baseAddress! + i * stride, stride))
+                    }
+                }
+            }
+        }
+        return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
+    }
+
+    /// The `n` items rated by the most distinct users, most first; ties go to
+    /// the item that appeared first in the stream.
+    public func popular(n: Int) -> [(item: ExternalID, count: UInt32)] {
+        select(n: n, candidates: nil, excluded: RowBitmap(rows: 0)) { Double(popularity[$0]) }
+            .map { (items.externals[Int($0.row)], UInt32($0.score)) }
+    }
+
+    /// The `n` items nearest to `item` by cosine similarity of rating-head
+    /// embeddings, nearest first; nil when the item is unknown.
+    public func similar(item: ExternalID, n: Int) -> [(item: ExternalID, score: Float)]? {
+        guard let target = items.index(of: item) else { return nil }
+        let stride = itemFactors.stride
+        var excluded = RowBitmap(rows: items.count)
+        excluded.insert(target)
+        let best = itemFactors.values.withUnsafeBufferPointer { rows in
+            let q = rows.baseAddress! + Int(target) * stride
+            let norm = FactorKernel.simdDot(q, q, stride).squareRoot()
+            return select(n: n, candidates: nil, excluded: excluded) { i in
+                let r = rows.baseAddress! + i * stride
+                let other = FactorKernel.simdDot(r, r, stride).squareRoot()
+                return Double(FactorKernel.simdDot(q, r, stride) / max(norm * other, .leastNormalMagnitude))
+            }
+        }
+        return best.map { (items.externals[Int($0.row)], Float($0.score)) }
+    }
+
+    /// The `n` best rows by `score`, over `candidates` (all rows when nil),
+    /// skipping rows in `excluded` (an empty bitmap excludes nothing).
+    @inline(__always)
+    func select(n: Int, candidates: [Int32]?, excluded: RowBitmap, score: (Int) -> Double) -> [(score: Double, row: Int32)] {
+        var selector = TopSelector(limit: n)
+        let filtering = !excluded.words.isEmpty
+        if let candidates {
+            var offered = RowBitmap(rows: items.count)  // a candidate listed twice is offered once
+            for i in candidates where !(filtering && excluded.contains(Int(i))) && !offered.contains(Int(i)) {
+                offered.insert(i)
+                selector.offer(score: score(Int(i)), row: i)
+            }
+        } else {
+            for i in 0..<items.count where !(filtering && excluded.contains(i)) {
+                selector.offer(score: score(i), row: Int32(i))
+            }
+        }
+        return selector.sorted()
+    }
+
+    /// The highest rating seen, the rating an anonymous "liked" item counts as.
+    var maxRatingSeen: Float { maxRating.isFinite ? maxRating : 1 }
+}
+
+/// What `top` scores items with: base + bias_i + values · row_i.
+struct UserVector {
+    var values: [Float]
+    var base: Float
+}
+
+extension Model {
+    /// A stored user's vector in the head `top` ranks with.
+    func storedVector(_ u: Int) -> UserVector {
+        let stride = userFactors.stride
+        if hasRankingHead {
+            return UserVector(values: Array(userRankFactors.values[u * stride ..< (u + 1) * stride]), base: 0)
+        }
+        return UserVector(values: Array(userFactors.values[u * stride ..< (u + 1) * stride]),
+                          base: globalMean + userBias[u])
+    }
+
+    /// A temporary user learned from `events` with the item side held fixed:
+    /// `passes` rounds of the same per-event steps a stored user takes (the
+    /// regression step, and pairwise steps when the ranking head is on),
+    /// starting from zero. Nothing in the model changes.
+    func foldIn(_ events: [(item: Int32, rating: Float)], passes: Int = 8) -> UserVector {
+        let stride = userFactors.stride, k = Float(userFactors.dimension)
+        let s = settings, adaptive = s.optimizer == .adaptive
+        var p = [Float](repeating: 0, count: stride), rank = p
+        var bias: Float = 0, biasSteps: Float = 0, rowPower: Float = 0
+        var rng = SplitMix64(seed: s.seed)
+        var given = RowBitmap(rows: items.count)
+        for e in events { given.insert(e.item) }
+        let mean = globalMean
+        for _ in 0..<passes {
+            for (i, rating) in events {
+                let q = Array(itemFactors.values[Int(i) * stride ..< (Int(i) + 1) * stride])
+                var dot: Float = 0
+                for f in 0..<stride { dot += p[f] * q[f] }
+                let error = rating - (mean + bias + itemBias[Int(i)] + dot)
+                var stepP = s.learningRate, stepB = s.biasLearningRate
+                if adaptive {
+                    var power: Float = 0
+                    for f in 0..<stride { let g = error * q[f] - s.regularization * p[f]; power += g * g }
+                    rowPower += power / k
+                    biasSteps += 1
+                    stepP = s.learningRate / (rowPower + 1e-6).squareRoot()
+                    stepB = 1 / (biasSteps + 1 / s.biasLearningRate)
+                }
+                bias += stepB * (error - s.regularization * bias)
+                for f in 0..<stride { p[f] += stepP * (error * q[f] - s.regularization * p[f]) }
+
+                guard hasRankingHead, rating >= s.positiveThreshold, items.count > events.count else { continue }
+                for _ in 0..<s.negatives {
+                    let j = Int(rng.next() % UInt64(items.count))
+                    if given.contains(j) { continue }
+                    var x = itemRankBias[Int(i)] - itemRankBias[j]
+                    for f in 0..<stride {
+                        x += rank[f] * (itemRankFactors.values[Int(i) * stride + f] - itemRankFactors.values[j * stride + f])
+                    }
+                    let g = 1 / (1 + expf(min(x, 30)))
+                    for f in 0..<stride {
+                        let d = itemRankFactors.values[Int(i) * stride + f] - itemRankFactors.values[j * stride + f]
+                        rank[f] += s.pairwiseLearningRate * (g * d - s.regularization * rank[f])
+                    }
+                }
+            }
+        }
+        return hasRankingHead ? UserVector(values: rank, base: 0) : UserVector(values: p, base: mean + bias)
+    }
+}

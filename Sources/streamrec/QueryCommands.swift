@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import StreamRecServer
 
 /// Sends one request, prints the reply as JSON, and fails when it is `ok:false`.
@@ -26,16 +27,48 @@ struct Predict: ParsableCommand {
 
 struct Top: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "A user's best N items (popular items for a user the daemon has not seen).")
-    @Argument(help: "User ID.") var user: String
+        abstract: "A user's best N items (popular items for a user the daemon has not seen).",
+        discussion: """
+        Give a USER, or --items for an anonymous user described by items they liked \
+        (folded in, nothing stored). --exclude and --candidates take comma-separated item IDs.
+        """)
+    @Argument(help: "User ID (omit with --items).") var user: String?
     @Option(name: .shortAndLong, help: "How many items (1-1000).") var n = 10
     @Flag(help: "Include items the user already rated.") var includeSeen = false
+    @Option(help: ArgumentHelp("Anonymous user: items they liked.", valueName: "id,id,...")) var items: String?
+    @Option(help: ArgumentHelp("Items never to return.", valueName: "id,id,...")) var exclude: String?
+    @Option(help: ArgumentHelp("Only these items may be returned.", valueName: "id,id,...")) var candidates: String?
+    @OptionGroup var options: QueryOptions
+
+    func validate() throws {
+        guard (user == nil) != (items == nil) else { throw ValidationError("give exactly one of USER or --items") }
+    }
+
+    func run() throws {
+        var request: [(key: String, value: JSONValue)] = [("op", .string("top"))]
+        if let user { request.append(("user", idJSON(user))) }
+        if let items { request.append(("items", idList(items))) }
+        request += [("n", .number(n)), ("exclude_seen", .bool(!includeSeen))]
+        if let exclude { request.append(("exclude", idList(exclude))) }
+        if let candidates { request.append(("candidates", idList(candidates))) }
+        try send(.object(request), options)
+    }
+}
+
+struct Similar: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The items most similar to ITEM (cosine of embeddings).")
+    @Argument(help: "Item ID.") var item: String
+    @Option(name: .shortAndLong, help: "How many items (1-1000).") var n = 10
     @OptionGroup var options: QueryOptions
 
     func run() throws {
-        try send(.object([("op", .string("top")), ("user", idJSON(user)), ("n", .number(n)),
-                          ("exclude_seen", .bool(!includeSeen))]), options)
+        try send(.object([("op", .string("similar")), ("item", idJSON(item)), ("n", .number(n))]), options)
     }
+}
+
+/// A comma-separated list of IDs as a JSON array.
+func idList(_ text: String) -> JSONValue {
+    .array(text.split(separator: ",").map { idJSON(String($0).trimmingCharacters(in: .whitespaces)) })
 }
 
 struct Popular: ParsableCommand {

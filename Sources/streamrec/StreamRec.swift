@@ -13,7 +13,7 @@ struct StreamRec: ParsableCommand {
           streamrec predict 42 7          how user 42 would rate item 7
           streamrec stats                 counters, sizes, last snapshot
         """,
-        subcommands: [Push.self, Evaluate.self, Predict.self, Top.self, Popular.self, Observe.self, Stats.self, Snapshot.self]
+        subcommands: [Push.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self, Snapshot.self]
     )
 }
 

@@ -29,14 +29,21 @@ public final class Daemon: @unchecked Sendable {
     private var rejectLog = RateLimiter<RejectReason>(interval: 1)
     private let stopFlag = Atomic<Bool>(false)
     private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
+    private let telemetry: Telemetry
+    private let metrics: DaemonMetrics
+    private let zap: ZAPHandler?
     /// Longest the loop spends draining ingest before it looks at queries
     /// again, so a flood of events cannot starve clients.
     private let ingestBudget = 0.002
 
-    public init(config: DaemonConfig, logger: Logger) throws {
+    /// `telemetry` receives the metrics and flips to ready at the end of init;
+    /// pass the one an HTTP server already shows.
+    public init(config: DaemonConfig, logger: Logger, telemetry: Telemetry = Telemetry()) throws {
         try config.model.validate()
         self.config = config
         self.logger = logger
+        self.telemetry = telemetry
+        metrics = DaemonMetrics(telemetry)
         store = try SnapshotStore(directory: config.dataDirectory, kept: config.snapshotsKept)
 
         var model = Model(settings: config.model)
@@ -69,6 +76,7 @@ public final class Daemon: @unchecked Sendable {
             try socket.setOption(SocketOption.receiveHighWaterMark, config.receiveHighWaterMark)
             try socket.setOption(SocketOption.linger, Int32(1000))
         }
+        zap = try Self.secure(pull: pull, rep: rep, context: context, config: config, logger: logger)
         try pull.bind(config.pullEndpoint)
         try rep.bind(config.repEndpoint)
         pullEndpoint = pull.lastEndpoint
@@ -83,7 +91,10 @@ public final class Daemon: @unchecked Sendable {
             "seed": "\(model.settings.seed)", "max_message_bytes": "\(config.maxMessageBytes)",
             "optimizer": "\(model.settings.optimizer)", "negatives": "\(model.settings.negatives)",
             "reservoir": "\(model.settings.reservoirSize)", "replay_rate": "\(replay.rate)", "replay_passes": "\(replay.passes)",
+            "curve": "\(config.security.curveEnabled)",
         ])
+        telemetry.setReady(true)
+        metrics.update(engine, ready: true)
     }
 
     /// Asks `run` to finish; safe from any thread.
@@ -110,6 +121,7 @@ public final class Daemon: @unchecked Sendable {
                         reservoirCount: engine.model.reservoir.events.count)
             let idleEvents = replay.events(now: Clock.monotonic(), inputWaiting: ready[0] || ready[1])
             if idleEvents > 0 { engine.replay(count: idleEvents) }
+            metrics.update(engine, ready: true)
         }
         try shutdown()
     }
@@ -130,7 +142,9 @@ public final class Daemon: @unchecked Sendable {
     }
 
     private func serveQuery() throws {
+        let started = Clock.monotonic()
         guard let outcome = try rep.receive(dontWait: true, { engine.query($0) }) else { return }
+        defer { metrics.recordQuery(op: engine.lastQueryOp, seconds: Clock.monotonic() - started) }
         switch outcome {
         case .reply(let json):
             try rep.send(json.bytes)
@@ -176,15 +190,24 @@ public final class Daemon: @unchecked Sendable {
         if let action = scheduler.finished(succeeded: succeeded, now: Clock.monotonic()) { try perform(action) }
     }
 
-    /// Applies what producers already sent, finishes any snapshot under way,
-    /// and writes the final one.
+    /// Stops taking events, applies what producers already sent (for at most
+    /// `shutdownTimeout` seconds), finishes any snapshot under way, and writes the final one.
     private func shutdown() throws {
+        telemetry.setReady(false)
         logger.info("stopping: applying queued events and writing the final snapshot")
+        // Unbinding closes the producers' connections, so the queue can only
+        // shrink; what they already delivered stays readable.
+        try? pull.unbind(pullEndpoint)
+        let deadline = Clock.monotonic() + config.shutdownTimeout
         var drained = 0
         while try pull.receive(dontWait: true, { message -> Void in
             if let rejection = engine.ingest(message) { logRejection(rejection) }
         }) != nil {
             drained += 1
+            guard Clock.monotonic() < deadline else {
+                logger.warning("shutdown-timeout of \(config.shutdownTimeout) s reached; events still queued are not applied")
+                break
+            }
         }
         while scheduler.inFlight {
             usleep(2000)
@@ -197,6 +220,7 @@ public final class Daemon: @unchecked Sendable {
                 "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
                 "events_applied": "\(engine.counters.applied)", "drained_messages": "\(drained)",
             ])
+            metrics.update(engine, ready: false)
         } catch {
             logger.critical("final snapshot failed: \(error); events since the last snapshot are lost")
             throw error

@@ -1,8 +1,11 @@
+import Logging
 import StreamRecCore
 
 /// Everything `streamrecd` can be told, with the defaults it runs on.
 ///
-/// Filled from command-line flags by the executable; tests build one directly.
+/// Filled by `ConfigLoader` (defaults < config file < environment) and then
+/// command-line flags in the executable; tests build one directly. Every
+/// user-facing field has a key in `DaemonConfig.keys`.
 public struct DaemonConfig: Sendable {
     /// Where producers PUSH rating events (PULL socket, bound).
     public var pullEndpoint = "tcp://127.0.0.1:5555"
@@ -31,8 +34,29 @@ public struct DaemonConfig: Sendable {
     public var maxAbsRating: Float = 1e6
     /// Messages libzmq queues per socket before producers block (ZMQ_RCVHWM).
     public var receiveHighWaterMark: Int32 = 10_000
+    /// `host:port` serving /metrics and /health/*; nil turns HTTP off.
+    public var metricsAddress: String? = "127.0.0.1:9464"
+    /// CURVE encryption and allow-lists; off (plaintext) by default.
+    public var security = SecurityConfig()
+    /// Longest the shutdown spends applying queued events before the final snapshot.
+    public var shutdownTimeout: Double = 10
+    public var logLevel = Logger.Level.info
+    public var logFormat = LogFormat.text
 
     public init() {}
+
+    /// Throws, naming the setting, when a value is out of range.
+    public func validate() throws {
+        func check(_ ok: Bool, _ why: String) throws { if !ok { throw DaemonError(why) } }
+        try check(snapshotInterval >= 0, "snapshot-interval must be >= 0")
+        try check(shutdownTimeout > 0, "shutdown-timeout must be > 0")
+        try check(maxMessageBytes >= 64, "max-message-bytes must be at least 64")
+        try check((1...SnapshotFormat.maxTextIDBytes).contains(maxIDBytes), "max-id-bytes must be 1...\(SnapshotFormat.maxTextIDBytes)")
+        try check(replayRate >= 0, "replay-rate must be >= 0")
+        try check(replayPasses >= 0, "replay-passes must be >= 0")
+        if let metricsAddress { _ = try MetricsAddress(metricsAddress) }
+        do { try model.validate() } catch { throw DaemonError("\(error)") }
+    }
 
     /// The rules events are checked against.
     public var limits: EventLimits {

@@ -13,6 +13,8 @@ public struct Engine {
     public var lastSnapshot: SnapshotInfo?
     public var lastSnapshotError: String?
     private let startedAt = Clock.monotonic()
+    /// The op of the last query, as a metrics label: one of `ops`, `unknown` or `invalid`.
+    public private(set) var lastQueryOp = "invalid"
 
     public init(model: Model, limits: EventLimits, maxMessageBytes: Int) {
         self.model = model
@@ -56,6 +58,7 @@ public struct Engine {
 
     /// Answers one query. Never throws: every failure is an `ok:false` reply.
     public mutating func query(_ request: UnsafeRawBufferPointer) -> QueryOutcome {
+        lastQueryOp = "invalid"
         guard request.count <= maxMessageBytes else {
             return .reply(Self.failure("request of \(request.count) bytes exceeds --max-message-bytes \(maxMessageBytes)"))
         }
@@ -63,6 +66,7 @@ public struct Engine {
             let json = try JSONParser.parse(request)
             guard case .object = json else { throw QueryError("a request must be a JSON object with an \"op\"") }
             guard case .string(let op)? = json["op"] else { throw QueryError("missing \"op\"; expected one of \(Self.ops.joined(separator: ", "))") }
+            lastQueryOp = Self.ops.contains(op) ? op : "unknown"
             switch op {
             case "predict": return .reply(try predict(json))
             case "top": return .reply(try top(json))

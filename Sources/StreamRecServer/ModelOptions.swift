@@ -9,54 +9,63 @@ extension NegativeSampler: ExpressibleByArgument {}
 public struct ModelOptions: ParsableArguments {
     static let defaults = ModelSettings()
 
-    @Option(help: ArgumentHelp("Embedding size k.", valueName: "k"))
-    public var factors = defaults.factors
+    @Option(help: ArgumentHelp("Embedding size k. Default \(defaults.factors).", valueName: "k"))
+    public var factors: Int?
 
-    @Option(help: ArgumentHelp("Step size of the rating update (the base rate under adaptive).", valueName: "rate"))
-    public var learningRate = defaults.learningRate
+    @Option(help: ArgumentHelp("Step size of the rating update (the base rate under adaptive). Default \(defaults.learningRate).", valueName: "rate"))
+    public var learningRate: Float?
 
-    @Option(help: ArgumentHelp("Step size of the bias part of the rating update.", valueName: "rate"))
-    public var biasLearningRate = defaults.biasLearningRate
+    @Option(help: ArgumentHelp("Step size of the bias part of the rating update. Default \(defaults.biasLearningRate).", valueName: "rate"))
+    public var biasLearningRate: Float?
 
-    @Option(help: ArgumentHelp("L2 regularization weight.", valueName: "lambda"))
-    public var regularization = defaults.regularization
+    @Option(help: ArgumentHelp("L2 regularization weight. Default \(defaults.regularization).", valueName: "lambda"))
+    public var regularization: Float?
 
-    @Option(help: ArgumentHelp("Seed for initial embeddings and sampling.", valueName: "n"))
-    public var seed = defaults.seed
+    @Option(help: ArgumentHelp("Seed for initial embeddings and sampling. Default \(defaults.seed).", valueName: "n"))
+    public var seed: UInt64?
 
-    @Option(help: ArgumentHelp("New embedding rows are drawn from ±scale/√k.", valueName: "scale"))
-    public var initScale = defaults.initScale
+    @Option(help: ArgumentHelp("New embedding rows are drawn from ±scale/√k. Default \(defaults.initScale).", valueName: "scale"))
+    public var initScale: Float?
 
-    @Option(help: ArgumentHelp("Step sizing: sgd (one global rate) or adaptive (per row and per bias).", valueName: "name"))
-    public var optimizer = defaults.optimizer
+    @Option(help: ArgumentHelp("Step sizing: sgd (one global rate) or adaptive (per row and per bias). Default \(defaults.optimizer).", valueName: "name"))
+    public var optimizer: Optimizer?
 
-    @Option(help: ArgumentHelp("Pairwise ranking (BPR) steps per positive rating; 0 = off.", valueName: "n"))
-    public var negatives = defaults.negatives
+    @Option(help: ArgumentHelp("Pairwise ranking (BPR) steps per positive rating; 0 = off. Default \(defaults.negatives).", valueName: "n"))
+    public var negatives: Int?
 
-    @Option(help: ArgumentHelp("Step size of pairwise ranking updates.", valueName: "rate"))
-    public var pairwiseLearningRate = defaults.pairwiseLearningRate
+    @Option(help: ArgumentHelp("Step size of pairwise ranking updates. Default \(defaults.pairwiseLearningRate).", valueName: "rate"))
+    public var pairwiseLearningRate: Float?
 
-    @Option(help: ArgumentHelp("Ratings at or above this count as positives for ranking steps.", valueName: "rating"))
-    public var positiveThreshold = defaults.positiveThreshold
+    @Option(help: ArgumentHelp("Ratings at or above this count as positives for ranking steps. Default \(defaults.positiveThreshold).", valueName: "rating"))
+    public var positiveThreshold: Float?
 
-    @Option(help: ArgumentHelp("Where negatives come from: uniform (any item) or popular (recent events).", valueName: "name"))
-    public var sampler = defaults.sampler
+    @Option(help: ArgumentHelp("Where negatives come from: uniform (any item) or popular (recent events). Default \(defaults.sampler).", valueName: "name"))
+    public var sampler: NegativeSampler?
 
-    @Option(help: ArgumentHelp("Recent events kept for replay and popular sampling; 0 = none.", valueName: "events"))
-    public var reservoirSize = defaults.reservoirSize
+    @Option(help: ArgumentHelp("Recent events kept for replay and popular sampling; 0 = none. Default \(defaults.reservoirSize).", valueName: "events"))
+    public var reservoirSize: Int?
 
     public init() {}
 
-    public var settings: ModelSettings {
-        var s = ModelSettings(factors: factors, learningRate: learningRate, regularization: regularization, seed: seed)
-        s.biasLearningRate = biasLearningRate
-        s.initScale = initScale
-        s.optimizer = optimizer
-        s.negatives = negatives
-        s.pairwiseLearningRate = pairwiseLearningRate
-        s.positiveThreshold = positiveThreshold
-        s.sampler = sampler
-        s.reservoirSize = reservoirSize
+    /// The defaults with the flags given on top (what `evaluate` learns with).
+    public var settings: ModelSettings { settings(over: ModelSettings()) }
+
+    /// `base` with the flags given on top: the daemon's base comes from its
+    /// config file and environment, so a flag overrides only what it names.
+    public func settings(over base: ModelSettings) -> ModelSettings {
+        var s = base
+        if let factors { s.factors = factors }
+        if let learningRate { s.learningRate = learningRate }
+        if let biasLearningRate { s.biasLearningRate = biasLearningRate }
+        if let regularization { s.regularization = regularization }
+        if let seed { s.seed = seed }
+        if let initScale { s.initScale = initScale }
+        if let optimizer { s.optimizer = optimizer }
+        if let negatives { s.negatives = negatives }
+        if let pairwiseLearningRate { s.pairwiseLearningRate = pairwiseLearningRate }
+        if let positiveThreshold { s.positiveThreshold = positiveThreshold }
+        if let sampler { s.sampler = sampler }
+        if let reservoirSize { s.reservoirSize = reservoirSize }
         return s
     }
 

@@ -8,14 +8,16 @@ public final class QueryClient {
     public let endpoint: String
     private let socket: Socket
 
-    /// Connects to `endpoint`; requests fail after `timeout` seconds without a reply.
-    public init(endpoint: String, timeout: Double = 5, context: Context? = nil) throws {
+    /// Connects to `endpoint` (over CURVE when `curve` is given); requests
+    /// fail after `timeout` seconds without a reply.
+    public init(endpoint: String, timeout: Double = 5, context: Context? = nil, curve: CurveClientKeys? = nil) throws {
         self.endpoint = endpoint
         socket = try Socket(context ?? Context(), .req)
         let milliseconds = Int32(min(timeout * 1000, Double(Int32.max)))
         try socket.setOption(SocketOption.receiveTimeout, milliseconds)
         try socket.setOption(SocketOption.sendTimeout, milliseconds)
         try socket.setOption(SocketOption.linger, Int32(0))
+        try curve?.apply(to: socket)
         try socket.connect(endpoint)
     }
 

@@ -36,6 +36,12 @@ public final class Socket {
         _ = try zmqCall("bind \(endpoint)") { zmq_bind(handle, endpoint) }
     }
 
+    /// Stops listening on `endpoint` and drops the connections it accepted;
+    /// messages already queued from them can still be received.
+    public func unbind(_ endpoint: String) throws {
+        _ = try zmqCall("unbind \(endpoint)") { zmq_unbind(handle, endpoint) }
+    }
+
     public func connect(_ endpoint: String) throws {
         _ = try zmqCall("connect \(endpoint)") { zmq_connect(handle, endpoint) }
     }
@@ -64,17 +70,25 @@ public final class Socket {
         }
     }
 
+    /// Sets a string or binary option such as `ZMQ_CURVE_SECRETKEY` (Z85 text) or `ZMQ_ZAP_DOMAIN`.
+    public func setOption(_ option: Int32, _ value: String) throws {
+        var value = value
+        _ = try zmqCall("setsockopt \(option)") {
+            value.withUTF8 { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
+        }
+    }
+
     /// Sends one message. Returns false when a non-blocking send (or one past
     /// `ZMQ_SNDTIMEO`) would block.
     @discardableResult
-    public func send(_ bytes: UnsafeRawBufferPointer, dontWait: Bool = false) throws -> Bool {
-        let flags = dontWait ? ZMQ_DONTWAIT : 0
+    public func send(_ bytes: UnsafeRawBufferPointer, dontWait: Bool = false, more: Bool = false) throws -> Bool {
+        let flags = (dontWait ? ZMQ_DONTWAIT : 0) | (more ? ZMQ_SNDMORE : 0)
         return try zmqCall("send") { zmq_send(handle, bytes.baseAddress, bytes.count, flags) } != nil
     }
 
     @discardableResult
-    public func send(_ bytes: [UInt8], dontWait: Bool = false) throws -> Bool {
-        try bytes.withUnsafeBytes { try send($0, dontWait: dontWait) }
+    public func send(_ bytes: [UInt8], dontWait: Bool = false, more: Bool = false) throws -> Bool {
+        try bytes.withUnsafeBytes { try send($0, dontWait: dontWait, more: more) }
     }
 
     @discardableResult
@@ -98,6 +112,14 @@ public final class Socket {
     public func receive(dontWait: Bool = false) throws -> [UInt8]? {
         try receive(dontWait: dontWait) { Array($0) }
     }
+
+    /// Receives every frame of one multipart message (as a ZAP request is).
+    public func receiveMultipart(dontWait: Bool = false) throws -> [[UInt8]]? {
+        guard let first = try receive(dontWait: dontWait) else { return nil }
+        var frames = [first]
+        while zmq_msg_more(&message) != 0, let frame = try receive() { frames.append(frame) }
+        return frames
+    }
 }
 
 /// The ZeroMQ option numbers StreamRec sets, named for readability at call sites.
@@ -109,4 +131,12 @@ public enum SocketOption {
     public static let sendTimeout = ZMQ_SNDTIMEO
     public static let maxMessageSize = ZMQ_MAXMSGSIZE
     public static let immediate = ZMQ_IMMEDIATE
+    /// CURVE (see Curve.swift): Int32 1 makes a socket the server side.
+    public static let curveServer = ZMQ_CURVE_SERVER
+    /// CURVE keys, as 40-character Z85 strings.
+    public static let curvePublicKey = ZMQ_CURVE_PUBLICKEY
+    public static let curveSecretKey = ZMQ_CURVE_SECRETKEY
+    public static let curveServerKey = ZMQ_CURVE_SERVERKEY
+    /// The domain a server socket names in its ZAP requests, so one handler can apply per-socket rules.
+    public static let zapDomain = ZMQ_ZAP_DOMAIN
 }

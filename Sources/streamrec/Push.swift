@@ -30,12 +30,13 @@ struct Push: ParsableCommand {
 
     func run() throws {
         let context = try Context()
-        let stats = noWait ? nil : try QueryClient(endpoint: options.rep, timeout: options.timeout, context: context)
+        let stats = noWait ? nil : try options.client(context: context)
         let before = try stats.map { try receivedCount($0) }
 
         let socket = try Socket(context, .push)
         try socket.setOption(SocketOption.sendTimeout, Int32(options.timeout * 1000))
         try socket.setOption(SocketOption.linger, Int32(-1))
+        try options.curve()?.apply(to: socket)
         try socket.connect(pull)
 
         let reader = try RatingFile(path: file)

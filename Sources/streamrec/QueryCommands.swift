@@ -4,7 +4,7 @@ import StreamRecServer
 
 /// Sends one request, prints the reply as JSON, and fails when it is `ok:false`.
 func send(_ request: JSONValue, _ options: QueryOptions) throws {
-    let client = try QueryClient(endpoint: options.rep, timeout: options.timeout)
+    let client = try options.client()
     let reply = try client.request(request)
     print(reply.text)
     guard reply["ok"] == .bool(true) else { throw ExitCode(1) }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import StreamRecServer
+import ZeroMQ
 
 /// `streamrec`: the command-line client for streamrecd.
 @main
@@ -13,7 +15,8 @@ struct StreamRec: ParsableCommand {
           streamrec predict 42 7          how user 42 would rate item 7
           streamrec stats                 counters, sizes, last snapshot
         """,
-        subcommands: [Push.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self, Snapshot.self]
+        subcommands: [Push.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self,
+                      Snapshot.self, Keygen.self]
     )
 }
 
@@ -24,4 +27,30 @@ struct QueryOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("Seconds to wait for a reply.", valueName: "seconds"))
     var timeout: Double = 5
+
+    @Option(help: ArgumentHelp("The daemon's CURVE public key (Z85) or a file holding it; turns CURVE on.", valueName: "key|file"))
+    var serverKey: String?
+
+    @Option(help: ArgumentHelp("This client's CURVE secret key or key file (from streamrec keygen).", valueName: "key|file"))
+    var clientSecret: String?
+
+    @Option(help: ArgumentHelp("This client's CURVE public key or key file; derived from --client-secret when left out.", valueName: "key|file"))
+    var clientKey: String?
+
+    /// The CURVE keys to connect with, or nil for plaintext.
+    func curve() throws -> CurveClientKeys? {
+        guard let serverKey else {
+            guard clientSecret == nil, clientKey == nil else { throw ValidationError("client keys need --server-key too") }
+            return nil
+        }
+        guard let clientSecret else { throw ValidationError("--server-key needs --client-secret (make one with streamrec keygen)") }
+        do { return try CurveClientKeys(serverKey: serverKey, secretKey: clientSecret, publicKey: clientKey) } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// A query client for these options.
+    func client(context: Context? = nil) throws -> QueryClient {
+        try QueryClient(endpoint: rep, timeout: timeout, context: context, curve: curve())
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 import StreamRecCore
 import StreamRecServer
@@ -18,78 +19,111 @@ struct StreamRecDaemon: ParsableCommand {
         A query:                             {"op": "top", "user": 1, "n": 10}
 
         Try it with the client:  streamrec push ratings.tsv && streamrec top 1
-        Full protocol: docs/PROTOCOL.md. A second SIGINT/SIGTERM exits at once, \
-        without a final snapshot.
+        Settings come from built-in defaults, then the YAML file given by --config (or \
+        $STREAMREC_CONFIG), then STREAMREC_* environment variables (STREAMREC_DATA_DIR for \
+        --data-dir, and so on), then flags; each flag's name is also its config-file key. \
+        --print-config shows the result.
+
+        Full protocol: docs/PROTOCOL.md. On SIGTERM the daemon stops taking events, applies \
+        those already received (for at most --shutdown-timeout seconds), writes a final \
+        snapshot and exits 0; a second SIGINT/SIGTERM exits at once, without a final snapshot.
         """
     )
 
-    @Option(help: ArgumentHelp("ZeroMQ endpoint to bind for rating events (PULL).", valueName: "endpoint"))
-    var pull = DaemonConfig().pullEndpoint
+    @Option(help: ArgumentHelp("YAML config file (default: $STREAMREC_CONFIG, else none).", valueName: "file"))
+    var config: String?
 
-    @Option(help: ArgumentHelp("ZeroMQ endpoint to bind for queries (REP).", valueName: "endpoint"))
-    var rep = DaemonConfig().repEndpoint
+    @Flag(help: "Print the effective config (defaults < file < environment < flags) as YAML and exit.")
+    var printConfig = false
 
-    @Option(help: ArgumentHelp("Directory for snapshots; created if missing.", valueName: "dir"))
-    var dataDir = DaemonConfig().dataDirectory
+    @Option(help: ArgumentHelp("ZeroMQ endpoint to bind for rating events (PULL). Default tcp://127.0.0.1:5555.", valueName: "endpoint"))
+    var pull: String?
 
-    @Option(help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off.", valueName: "seconds"))
-    var snapshotInterval = DaemonConfig().snapshotInterval
+    @Option(help: ArgumentHelp("ZeroMQ endpoint to bind for queries (REP). Default tcp://127.0.0.1:5556.", valueName: "endpoint"))
+    var rep: String?
 
-    @Option(help: ArgumentHelp("Events per second relearned from the reservoir while idle; 0 = off.", valueName: "events"))
-    var replayRate = DaemonConfig().replayRate
+    @Option(help: ArgumentHelp("Directory for snapshots; created if missing. Default ./data.", valueName: "dir"))
+    var dataDir: String?
 
-    @Option(help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent.", valueName: "passes"))
-    var replayPasses = DaemonConfig().replayPasses
+    @Option(help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off. Default 60.", valueName: "seconds"))
+    var snapshotInterval: Double?
+
+    @Option(help: ArgumentHelp("Longest the shutdown spends applying queued events before the final snapshot. Default 10.", valueName: "seconds"))
+    var shutdownTimeout: Double?
+
+    @Option(help: ArgumentHelp("Events per second relearned from the reservoir while idle; 0 = off. Default 100000.", valueName: "events"))
+    var replayRate: Double?
+
+    @Option(help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent. Default 3.", valueName: "passes"))
+    var replayPasses: Double?
 
     @OptionGroup(title: "Model (for a new model; a restored snapshot keeps its own)")
     var model: ModelOptions
 
-    @Option(help: ArgumentHelp("Messages larger than this are dropped and counted as oversized.", valueName: "bytes"))
-    var maxMessageBytes = DaemonConfig().maxMessageBytes
+    @Option(help: ArgumentHelp("Messages larger than this are dropped and counted as oversized. Default 1048576.", valueName: "bytes"))
+    var maxMessageBytes: Int?
 
-    @Option(help: ArgumentHelp("Longest user or item ID accepted, in UTF-8 bytes.", valueName: "bytes"))
-    var maxIdBytes = DaemonConfig().maxIDBytes
+    @Option(help: ArgumentHelp("Longest user or item ID accepted, in UTF-8 bytes. Default 256.", valueName: "bytes"))
+    var maxIdBytes: Int?
 
-    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical.", valueName: "level"))
-    var logLevel = "info"
+    @Option(help: ArgumentHelp("HTTP address for /metrics, /health/live and /health/ready, or 'off'. Default 127.0.0.1:9464.", valueName: "host:port"))
+    var metrics: String?
 
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("unknown --log-level \(logLevel)")
-        }
-        guard snapshotInterval >= 0 else { throw ValidationError("--snapshot-interval must be >= 0") }
-        guard maxMessageBytes >= 64 else { throw ValidationError("--max-message-bytes must be at least 64") }
-        guard (1...SnapshotFormat.maxTextIDBytes).contains(maxIdBytes) else {
-            throw ValidationError("--max-id-bytes must be 1...\(SnapshotFormat.maxTextIDBytes)")
-        }
-        guard replayRate >= 0 else { throw ValidationError("--replay-rate must be >= 0") }
-        guard replayPasses >= 0 else { throw ValidationError("--replay-passes must be >= 0") }
+    @Option(help: ArgumentHelp("Turns CURVE on: the server's secret key (Z85) or a file holding it (streamrec keygen).", valueName: "key|file"))
+    var curveSecretKey: String?
+
+    @Option(help: ArgumentHelp("With CURVE: public keys allowed to push, comma-separated, each a key or a file of keys.", valueName: "keys"))
+    var producerKeys: String?
+
+    @Option(help: ArgumentHelp("With CURVE: public keys allowed to query, comma-separated, each a key or a file of keys.", valueName: "keys"))
+    var clientKeys: String?
+
+    @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error or critical. Default info.", valueName: "level"))
+    var logLevel: String?
+
+    @Option(help: ArgumentHelp("Log lines as text or json (one JSON object per line). Default text.", valueName: "format"))
+    var logFormat: String?
+
+    /// The effective config: file and environment through `ConfigLoader`, then the flags given.
+    func effectiveConfig() throws -> DaemonConfig {
+        let environment = ProcessInfo.processInfo.environment
+        var config = try ConfigLoader.load(file: self.config ?? environment[ConfigLoader.fileVariable], environment: environment)
+        let flags: [(String, String?)] = [
+            ("pull", pull), ("rep", rep), ("data-dir", dataDir), ("snapshot-interval", snapshotInterval.map { "\($0)" }),
+            ("shutdown-timeout", shutdownTimeout.map { "\($0)" }), ("replay-rate", replayRate.map { "\($0)" }),
+            ("replay-passes", replayPasses.map { "\($0)" }), ("max-message-bytes", maxMessageBytes.map { "\($0)" }),
+            ("max-id-bytes", maxIdBytes.map { "\($0)" }), ("metrics", metrics), ("curve-secret-key", curveSecretKey),
+            ("producer-keys", producerKeys), ("client-keys", clientKeys), ("log-level", logLevel), ("log-format", logFormat),
+        ]
+        try ConfigLoader.apply(flags.compactMap { name, value in value.map { (name, .scalar($0)) } }, to: &config, source: "flags")
+        config.model = model.settings(over: config.model)
+        try config.validate()
+        return config
     }
 
     func run() throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        let config: DaemonConfig
+        do { config = try effectiveConfig() } catch { throw ValidationError("\(error)") }
+        if printConfig {
+            print(config.rendered, terminator: "")
+            return
         }
+        LoggingSystem.bootstrap { config.logFormat.handler(label: $0, level: config.logLevel) }
         let logger = Logger(label: "streamrecd")
-        var config = DaemonConfig()
-        config.pullEndpoint = pull
-        config.repEndpoint = rep
-        config.dataDirectory = dataDir
-        config.snapshotInterval = snapshotInterval
-        config.model = model.settings
-        config.replayRate = replayRate
-        config.replayPasses = replayPasses
-        config.maxMessageBytes = maxMessageBytes
-        config.maxIDBytes = maxIdBytes
+        var server: MetricsHTTPServer?
         do {
             SignalTrap.install()
-            let daemon = try Daemon(config: config, logger: logger)
+            let telemetry = Telemetry()
+            if let address = try config.metricsAddress.map(MetricsAddress.init) {
+                server = try MetricsHTTPServer(host: address.host, port: address.port, telemetry: telemetry)
+                logger.info("serving /metrics, /health/live and /health/ready on http://\(server!.address)")
+            }
+            let daemon = try Daemon(config: config, logger: logger, telemetry: telemetry)
             try daemon.run()
+            server?.shutdown()
             logger.info("stopped")
         } catch {
+            server?.shutdown()
             logger.critical("\(error)")
             throw ExitCode(1)
         }

@@ -7,6 +7,7 @@ import Glibc
 #endif
 import StreamRecCore
 import StreamRecServer
+import Synchronization
 import XCTest
 import ZeroMQ
 
@@ -24,13 +25,13 @@ final class EndToEndProcessTests: XCTestCase {
 
     /// Starts streamrecd on fresh ports; retries when it could not start (a
     /// port found free was taken by someone else before the daemon bound it).
-    private func launch(_ dataDirectory: String, logs: String, tag: String) throws -> E2EDaemonProcess {
+    private func launch(_ dataDirectory: String, logs: String, tag: String, arguments: [String] = []) throws -> E2EDaemonProcess {
         let executable = try streamrecd()
         var attempt = 1
         while true {
             do {
                 let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dataDirectory,
-                                                  logDirectory: logs, tag: "\(tag)-\(attempt)")
+                                                  logDirectory: logs, tag: "\(tag)-\(attempt)", arguments: arguments)
                 addTeardownBlock { daemon.killIfRunning() }
                 return daemon
             } catch let error as E2EDaemonProcess.Exited where attempt < 3 {
@@ -148,5 +149,69 @@ final class EndToEndProcessTests: XCTestCase {
         XCTAssertEqual(exit.status, 0, "stderr:\n\(second.stderr)")
         // The damaged file is kept for a post-mortem; it is neither loaded nor pruned.
         XCTAssertTrue(FileManager.default.fileExists(atPath: pathB + ".damaged"))
+    }
+
+    /// SIGTERM while a producer keeps pushing: exit 0 within the shutdown bound, and the final snapshot holds every event the daemon applied.
+    func testSigtermUnderLoadKeepsEveryAppliedEvent() throws {
+        let dir = e2eTemporaryDirectory(self)
+        let logs = e2eTemporaryDirectory(self, "logs")
+        let daemon = try launch(dir, logs: logs, tag: "load", arguments: ["--shutdown-timeout", "3"])
+        let producer = LoadProducer(endpoint: daemon.pullEndpoint)
+        defer { producer.stop() }
+        E2E.waitForApplied(try daemon.client(), 5_000, timeout: 20)
+
+        let signalled = Date()
+        let exit = try XCTUnwrap(daemon.terminate(timeout: 15), "streamrecd did not exit within 15 s of SIGTERM")
+        let seconds = Date().timeIntervalSince(signalled)
+        producer.stop()
+        XCTAssertEqual(exit.reason, .exit, daemon.stderr)
+        XCTAssertEqual(exit.status, 0, daemon.stderr)
+        XCTAssertLessThan(seconds, 8, "shutdown took longer than --shutdown-timeout 3 plus the snapshot")
+
+        let final = try XCTUnwrap(daemon.stderr.split(separator: "\n").first { $0.contains("final snapshot written") }, daemon.stderr)
+        let field = final.components(separatedBy: "events_applied=").last?.prefix { $0.isNumber }
+        let applied = try XCTUnwrap(field.flatMap { UInt64($0) }, String(final))
+        XCTAssertGreaterThanOrEqual(applied, 5_000)
+        XCTAssertLessThanOrEqual(applied, producer.sentEvents)
+        let snapshot = try XCTUnwrap(e2eSnapshotFiles(in: dir).last)
+        let bytes = try AtomicFile.read(snapshot)
+        let (model, _) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
+        XCTAssertEqual(model.eventsApplied, applied, "the final snapshot misses applied events")
+    }
+}
+
+/// Pushes batches of 50 fresh events from its own thread until stopped (or 30 s pass).
+private final class LoadProducer: Sendable {
+    private let stopFlag = Atomic<Bool>(false)
+    private let sent = Atomic<UInt64>(0)
+    private let done = DispatchSemaphore(value: 0)
+
+    init(endpoint: String) {
+        Thread { [self] in
+            defer { done.signal() }
+            guard let pusher = try? E2EPusher(endpoint) else { return }
+            let start = Date()
+            var n: UInt64 = 0
+            while !stopFlag.load(ordering: .relaxed), Date().timeIntervalSince(start) < 30 {
+                let batch = (0..<50).map { k in
+                    RatingEvent(user: .number((n + k) % 997), item: .number((n + k) % 491), rating: Float((n + k) % 10 + 1))
+                }
+                // Non-blocking: once the daemon unbinds, sends fail or queue, and the test must not hang on them.
+                if (try? pusher.socket.send(EventEncoder.jsonBatch(batch), dontWait: true)) == true {
+                    sent.add(50, ordering: .relaxed)
+                    n += 50
+                } else {
+                    usleep(1000)
+                }
+            }
+        }.start()
+    }
+
+    /// Events handed to ZeroMQ so far.
+    var sentEvents: UInt64 { sent.load(ordering: .relaxed) }
+
+    func stop() {
+        guard !stopFlag.exchange(true, ordering: .relaxed) else { return }
+        done.wait()
     }
 }

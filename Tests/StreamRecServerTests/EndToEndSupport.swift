@@ -149,10 +149,12 @@ enum E2E {
 final class E2EPusher {
     let socket: Socket
 
-    init(_ endpoint: String, context: Context? = nil) throws {
+    /// `configure` runs before connecting (e.g. to set CURVE keys).
+    init(_ endpoint: String, context: Context? = nil, configure: (Socket) throws -> Void = { _ in }) throws {
         socket = try Socket(context ?? Context(), .push)
         try socket.setOption(SocketOption.linger, Int32(0))
         try socket.setOption(SocketOption.sendTimeout, Int32(5000))
+        try configure(socket)
         try socket.connect(endpoint)
     }
 
@@ -246,7 +248,7 @@ final class E2EDaemonRunner: @unchecked Sendable {
     private var stopped = false
 
     /// Builds (restoring from `dataDirectory`) and starts the daemon.
-    init(dataDirectory: String, configure: (inout DaemonConfig) -> Void = { _ in }) throws {
+    init(dataDirectory: String, telemetry: Telemetry = Telemetry(), configure: (inout DaemonConfig) -> Void = { _ in }) throws {
         var config = DaemonConfig()
         config.pullEndpoint = "tcp://127.0.0.1:*"
         config.repEndpoint = "tcp://127.0.0.1:*"
@@ -258,7 +260,7 @@ final class E2EDaemonRunner: @unchecked Sendable {
         configure(&config)
         let sink = logs
         let logger = Logger(label: "streamrecd-e2e") { _ in E2ELogHandler(sink: sink) }
-        daemon = try Daemon(config: config, logger: logger)
+        daemon = try Daemon(config: config, logger: logger, telemetry: telemetry)
         let thread = Thread { [self] in
             do {
                 try daemon.run()
@@ -365,7 +367,7 @@ final class E2EDaemonProcess {
 
     /// Launches `streamrecd` on `dataDirectory` with fresh ports and waits
     /// (bounded) until it answers `health`.
-    init(executable: URL, dataDirectory: String, logDirectory: String, tag: String,
+    init(executable: URL, dataDirectory: String, logDirectory: String, tag: String, arguments: [String] = [],
          file: StaticString = #filePath, line: UInt = #line) throws {
         guard let pullPort = E2EExecutable.freePort(), let repPort = E2EExecutable.freePort() else {
             throw DaemonError("no free TCP port on 127.0.0.1")
@@ -380,8 +382,8 @@ final class E2EDaemonProcess {
         process.executableURL = executable
         process.arguments = [
             "--pull", pullEndpoint, "--rep", repEndpoint, "--data-dir", dataDirectory,
-            "--snapshot-interval", "0", "--replay-rate", "0",
-        ]
+            "--snapshot-interval", "0", "--replay-rate", "0", "--metrics", "off",
+        ] + arguments
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardInput = FileHandle.nullDevice

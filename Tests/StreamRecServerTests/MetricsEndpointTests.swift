@@ -1,0 +1,78 @@
+// /metrics and /health/* over real HTTP, served by MetricsHTTPServer next to
+// an in-process daemon on loopback.
+
+import StreamRecCore
+import StreamRecServer
+import XCTest
+
+final class MetricsEndpointTests: XCTestCase {
+    private func serve(_ telemetry: Telemetry) throws -> MetricsHTTPServer {
+        let server = try MetricsHTTPServer(host: "127.0.0.1", port: 0, telemetry: telemetry)
+        addTeardownBlock { server.shutdown() }
+        return server
+    }
+
+    /// Counters on /metrics move with the traffic: applied, rejected by reason, queries by op, users and items.
+    func testCountersFollowTraffic() throws {
+        let telemetry = Telemetry()
+        let server = try serve(telemetry)
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self), telemetry: telemetry)
+        defer { runner.stop() }
+        let before = try XCTUnwrap(httpGet(server.address, "/metrics"))
+        XCTAssertEqual(before.status, 200)
+        XCTAssertEqual(metricValue(before.body, "streamrec_events_applied_total"), 0, before.body)
+
+        let data = E2EDataset()
+        let pusher = try runner.pusher()
+        pusher.send(batchesOf: 10, data.events[...])
+        pusher.send("not json")
+        pusher.send(#"{"user":"","item":1,"rating":3}"#)
+        let client = try runner.client()
+        E2E.waitForStats(client, "every message taken") { ($0["events_received"]?.double ?? 0) >= Double(data.events.count + 2) }
+        _ = E2E.ask(client, E2E.op("top", ("user", .number("1"))))
+        _ = E2E.ask(client, E2E.op("no-such-op"))
+        // The loop refreshes metrics at the end of each turn, so once the next
+        // request is answered, every turn before it is counted.
+        _ = E2E.ask(client, E2E.op("health"))
+        let after = try XCTUnwrap(httpGet(server.address, "/metrics")).body
+        XCTAssertEqual(metricValue(after, "streamrec_events_applied_total"), Double(data.events.count), after)
+        XCTAssertEqual(metricValue(after, "streamrec_events_received_total"), Double(data.events.count + 2))
+        XCTAssertEqual(metricValue(after, #"streamrec_events_rejected_total{reason="not_json"}"#), 1)
+        XCTAssertEqual(metricValue(after, #"streamrec_events_rejected_total{reason="bad_id"}"#), 1)
+        XCTAssertEqual(metricValue(after, #"streamrec_queries_total{op="top"}"#), 1)
+        XCTAssertEqual(metricValue(after, #"streamrec_queries_total{op="unknown"}"#), 1)
+        XCTAssertGreaterThanOrEqual(metricValue(after, #"streamrec_queries_total{op="stats"}"#) ?? 0, 1)
+        XCTAssertEqual(metricValue(after, #"streamrec_query_duration_seconds_count{op="top"}"#), 1)
+        XCTAssertEqual(metricValue(after, "streamrec_users"), Double(data.users.count))
+        XCTAssertEqual(metricValue(after, "streamrec_items"), Double(data.items.count))
+        XCTAssertGreaterThan(metricValue(after, "streamrec_model_bytes") ?? 0, 0)
+
+        let snapshot = try XCTUnwrap(E2E.ask(client, E2E.op("snapshot")))
+        _ = E2E.ask(client, E2E.op("health"))
+        let withSnapshot = try XCTUnwrap(httpGet(server.address, "/metrics")).body
+        XCTAssertEqual(metricValue(withSnapshot, "streamrec_snapshot_bytes"), snapshot["bytes"]?.double, withSnapshot)
+        XCTAssertNotNil(metricValue(withSnapshot, "streamrec_snapshot_age_seconds"))
+    }
+
+    /// /health/ready answers 503 until the daemon has restored its snapshot and bound both sockets, then 200; /health/live is 200 throughout.
+    func testReadinessFlipsOnlyAfterRestore() throws {
+        let dir = e2eTemporaryDirectory(self)
+        let first = try E2EDaemonRunner(dataDirectory: dir)
+        let pusher = try first.pusher()
+        pusher.send(batchesOf: 10, E2EDataset().events[...])
+        E2E.waitForApplied(try first.client(), E2EDataset().events.count)
+        first.stop()  // writes the snapshot the second daemon restores
+
+        let telemetry = Telemetry()
+        let server = try serve(telemetry)
+        XCTAssertEqual(httpGet(server.address, "/health/live")?.status, 200)
+        XCTAssertEqual(httpGet(server.address, "/health/ready")?.status, 503, "ready before any restore")
+        let second = try E2EDaemonRunner(dataDirectory: dir, telemetry: telemetry)
+        XCTAssertEqual(httpGet(server.address, "/health/ready")?.status, 200)
+        let stats = try XCTUnwrap(E2E.ask(try second.client(), E2E.op("stats")))
+        XCTAssertEqual(stats["model_events"]?.double, Double(E2EDataset().events.count), "ready, but the snapshot was not restored")
+        second.stop()
+        XCTAssertEqual(httpGet(server.address, "/health/ready")?.status, 503, "still ready after shutdown")
+        XCTAssertEqual(httpGet(server.address, "/nowhere")?.status, 404)
+    }
+}

@@ -1,12 +1,23 @@
-/// The snapshot file format, version 1. All integers and floats are little-endian.
+/// The snapshot file format, version 2. All integers and floats are little-endian.
 ///
 ///     offset  size  field
 ///     0       8     magic "SRSNAP\r\n" (the CR LF, as in PNG, exposes text-mode mangling)
-///     8       4     format version (1)
+///     8       4     format version (2)
 ///     12      4     flags, 0 (reserved)
-///     16      8     payload length L
-///     24      L     payload, below
-///     24+L    4     CRC-32 of bytes 0 ..< 24+L
+///     16      8     log position P: the sequence number of the first write-ahead
+///                   log record this snapshot does NOT include (see `LogFormat`)
+///     24      8     payload length L
+///     32      L     payload, below
+///     32+L    4     CRC-32 of bytes 0 ..< 32+L
+///
+/// Version 1 had no log position (its header was 24 bytes: the length sat at
+/// 16). It is still read, as position 0: a v1 file predates the log, so a log
+/// next to it was started by a v2 daemon from that very snapshot, at 0.
+///
+/// The log position sits in the header, not the payload, because it is log
+/// metadata rather than model state, and because pruning old log segments
+/// needs it from every kept snapshot: `logPosition(ofPrefix:)` reads it from
+/// the first 32 bytes without decoding (or checksumming) the whole file.
 ///
 /// Payload: the settings (u32 factors, f32 learning rate, f32 bias learning
 /// rate, f32 regularization, u64 seed, f32 init scale, u8 optimizer, u32
@@ -34,13 +45,14 @@
 /// section) is enough because a snapshot is only ever read whole.
 public enum SnapshotFormat {
     public static let magic: [UInt8] = Array("SRSNAP\r\n".utf8)
-    public static let version: UInt32 = 1
-    static let headerSize = 24
+    public static let version: UInt32 = 2
+    static let headerSize = 32
     /// Longest text ID a snapshot can hold (the u16 length field).
     public static let maxTextIDBytes = Int(UInt16.max)
 
-    /// Serializes `model`; `createdAtMillis` is stored for `inspect` and `stats`.
-    public static func encode(_ model: Model, createdAtMillis: UInt64) -> [UInt8] {
+    /// Serializes `model`; `createdAtMillis` is stored for `inspect` and
+    /// `stats`, `logPosition` for recovery (replay the log from there).
+    public static func encode(_ model: Model, createdAtMillis: UInt64, logPosition: UInt64 = 0) -> [UInt8] {
         let k = model.settings.factors
         let estimate = headerSize + 64 + (model.users.count + model.items.count) * (k * 4 + 16)
             + model.ratedPairs.count * 4 + model.users.count * 4
@@ -48,6 +60,7 @@ public enum SnapshotFormat {
         w.append(raw: magic.withUnsafeBytes { $0 })
         w.append(version)
         w.append(UInt32(0))
+        w.append(logPosition)
         w.append(UInt64(0))  // payload length, patched below
 
         let s = model.settings
@@ -105,7 +118,7 @@ public enum SnapshotFormat {
         w.append(UInt32(model.reservoir.next))
         w.append(contentsOf: model.reservoir.events)
 
-        w.patch(UInt64(w.bytes.count - headerSize), at: 16)
+        w.patch(UInt64(w.bytes.count - headerSize), at: 24)
         let checksum = w.bytes.withUnsafeBytes { crc32($0) }
         w.append(checksum)
         return w.bytes
@@ -114,6 +127,7 @@ public enum SnapshotFormat {
     /// What `inspect` shows about a snapshot without rebuilding the model.
     public struct Header: Sendable, Equatable {
         public var version: UInt32
+        public var logPosition: UInt64
         public var payloadLength: UInt64
         public var storedChecksum: UInt32
         public var computedChecksum: UInt32
@@ -127,24 +141,28 @@ public enum SnapshotFormat {
               Array(try r.readBytes(count: magic.count, "magic")) == magic
         else { throw FormatError.badMagic }
         let version = try r.read(UInt32.self, "version")
-        guard version == Self.version else { throw FormatError.unsupportedVersion(version) }
+        guard version == 1 || version == Self.version else { throw FormatError.unsupportedVersion(version) }
         _ = try r.read(UInt32.self, "flags")
+        let position = version == 1 ? 0 : try r.read(UInt64.self, "log position")
         let length = try r.read(UInt64.self, "payload length")
         guard length <= UInt64(r.remaining), r.remaining - Int(length) >= 4 else {
             throw FormatError.truncated("payload (header says \(length) bytes, file has \(max(0, r.remaining - 4)))")
         }
-        let end = headerSize + Int(length)
+        let start = r.offset
+        let end = start + Int(length)
         let computed = crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<end]))
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: end, as: UInt32.self))
-        let header = Header(version: version, payloadLength: length, storedChecksum: stored, computedChecksum: computed)
+        let header = Header(version: version, logPosition: position, payloadLength: length,
+                            storedChecksum: stored, computedChecksum: computed)
         guard stored == computed else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
         guard bytes.count == end + 4 else { throw FormatError.invalid("\(bytes.count - end - 4) bytes after the checksum") }
-        return (header, ByteReader(UnsafeRawBufferPointer(rebasing: bytes[headerSize..<end])))
+        return (header, ByteReader(UnsafeRawBufferPointer(rebasing: bytes[start..<end])))
     }
 
     /// Rebuilds a model from snapshot bytes, or says exactly what is wrong.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> (model: Model, createdAtMillis: UInt64) {
-        var (_, r) = try open(bytes)
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws
+        -> (model: Model, createdAtMillis: UInt64, logPosition: UInt64) {
+        var (header, r) = try open(bytes)
         var s = ModelSettings()
         s.factors = Int(try r.read(UInt32.self, "factors"))
         s.learningRate = try r.readFloat("learning rate")
@@ -213,7 +231,7 @@ public enum SnapshotFormat {
             throw FormatError.invalid("reservoir event names user row \(event.user), item row \(event.item) out of range")
         }
         guard r.remaining == 0 else { throw FormatError.invalid("\(r.remaining) unread payload bytes") }
-        return (model, createdAt)
+        return (model, createdAt, header.logPosition)
     }
 
     /// Reads the header only, for `inspect`: damaged checksums are reported, not thrown.
@@ -225,9 +243,24 @@ public enum SnapshotFormat {
             _ = try r.readBytes(count: 8, "magic")
             let version = try r.read(UInt32.self, "version")
             _ = try r.read(UInt32.self, "flags")
+            let position = version == 1 ? 0 : try r.read(UInt64.self, "log position")
             let length = try r.read(UInt64.self, "payload length")
-            return Header(version: version, payloadLength: length, storedChecksum: stored, computedChecksum: computed)
+            return Header(version: version, logPosition: position, payloadLength: length,
+                          storedChecksum: stored, computedChecksum: computed)
         }
+    }
+
+    /// The log position from a file's first bytes, without verifying the rest:
+    /// for pruning the log, where an unreadable snapshot simply prunes nothing.
+    /// Nil unless `prefix` starts with a v1 or v2 header.
+    public static func logPosition(ofPrefix prefix: UnsafeRawBufferPointer) -> UInt64? {
+        var r = ByteReader(prefix)
+        guard let head = try? r.readBytes(count: magic.count, "magic"), Array(head) == magic,
+              let version = try? r.read(UInt32.self, "version"), (1...Self.version).contains(version)
+        else { return nil }
+        if version == 1 { return 0 }
+        _ = try? r.read(UInt32.self, "flags")
+        return try? r.read(UInt64.self, "log position")
     }
 
     private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: String) throws -> T where T.AllCases == [T] {

@@ -26,6 +26,7 @@ public final class Daemon: @unchecked Sendable {
     private let rep: Socket
     private var scheduler: SnapshotScheduler
     private var replay: ReplayPacer
+    private let log: LogWriter
     private var rejectLog = RateLimiter<RejectReason>(interval: 1)
     private let stopFlag = Atomic<Bool>(false)
     private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
@@ -61,8 +62,12 @@ public final class Daemon: @unchecked Sendable {
         } else {
             logger.info("no snapshot in \(config.dataDirectory); starting an empty model")
         }
+        let position = try Self.replayLog(into: &model, from: restored?.logPosition ?? 0, config: config, logger: logger)
+        log = LogWriter(directory: config.dataDirectory, policy: config.fsync, nextSequence: position,
+                        segmentBytes: config.logSegmentBytes, now: Clock.monotonic()) { logger.error("\($0)") }
         engine = Engine(model: model, limits: config.limits, maxMessageBytes: config.maxMessageBytes)
         engine.lastSnapshot = restored
+        engine.journal = log
 
         let context = try Context()
         pull = try Socket(context, .pull)
@@ -92,9 +97,25 @@ public final class Daemon: @unchecked Sendable {
             "optimizer": "\(model.settings.optimizer)", "negatives": "\(model.settings.negatives)",
             "reservoir": "\(model.settings.reservoirSize)", "replay_rate": "\(replay.rate)", "replay_passes": "\(replay.passes)",
             "curve": "\(config.security.curveEnabled)",
+            "fsync": "\(config.fsync.rawValue)", "log_position": "\(position)",
         ])
         telemetry.setReady(true)
         metrics.update(engine, ready: true)
+    }
+
+    /// Recovery: applies the write-ahead log from the snapshot's position,
+    /// cutting off a torn tail; returns where the log continues.
+    private static func replayLog(into model: inout Model, from position: UInt64, config: DaemonConfig,
+                                  logger: Logger) throws -> UInt64 {
+        let start = Clock.monotonic()
+        let report = try LogRecovery.recover(model: &model, from: position, directory: config.dataDirectory, repair: true)
+        for warning in report.warnings { logger.error("\(warning)") }
+        logger.info("replayed the write-ahead log", metadata: [
+            "from": "\(position)", "to": "\(report.nextSequence)", "records": "\(report.recordsApplied)",
+            "events": "\(report.eventsApplied)", "segments": "\(report.segmentsRead)",
+            "bytes_truncated": "\(report.bytesTruncated)", "ms": "\(format((Clock.monotonic() - start) * 1000))",
+        ])
+        return report.nextSequence
     }
 
     /// Asks `run` to finish; safe from any thread.
@@ -115,6 +136,7 @@ public final class Daemon: @unchecked Sendable {
                                         enabled: [true, !scheduler.clientWaiting])
             let appliedBefore = engine.counters.applied
             if ready[0] { try drainIngest(budget: ingestBudget) }
+            commitLog()
             if ready[1] { try serveQuery() }
             try collectFinishedSnapshot()
             replay.earn(events: Int(engine.counters.applied - appliedBefore),
@@ -124,6 +146,17 @@ public final class Daemon: @unchecked Sendable {
             metrics.update(engine, ready: true)
         }
         try shutdown()
+    }
+
+    /// The group commit of everything logged since the last one (see
+    /// `LogWriter`); under `always`, before any query is answered.
+    private func commitLog() {
+        let now = Clock.monotonic()
+        log.commit(now: now)
+        if log.takeSnapshotRequest() {
+            logger.warning("the log lost records; taking a snapshot to cover them")
+            scheduler.expedite(now: now)
+        }
     }
 
     private func drainIngest(budget: Double) throws {
@@ -160,9 +193,10 @@ public final class Daemon: @unchecked Sendable {
             // loop's next write copies whatever it touches. The background
             // thread serializes and writes the frozen state.
             let frozen = engine.model
+            let position = log.nextSequence
             let store = self.store
             DispatchQueue.global().async { [self] in
-                let result = Result { try store.write(frozen) }
+                let result = Result { try store.write(frozen, logPosition: position) }
                 finishedWrite.withLock { $0 = result }
             }
         case .reply(let succeeded):
@@ -181,7 +215,9 @@ public final class Daemon: @unchecked Sendable {
             engine.lastSnapshotError = nil
             logger.info("snapshot written", metadata: [
                 "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
+                "log_position": "\(info.logPosition)",
             ])
+            if let oldest = store.oldestKeptLogPosition() { log.prune(before: oldest) }
         case .failure(let error):
             engine.lastSnapshotError = "\(error)"
             logger.error("snapshot failed, will retry at the next interval: \(error)")
@@ -213,16 +249,18 @@ public final class Daemon: @unchecked Sendable {
             usleep(2000)
             try collectFinishedSnapshot()
         }
+        log.close(now: Clock.monotonic())
         do {
-            let info = try store.write(engine.model)
+            let info = try store.write(engine.model, logPosition: log.nextSequence)
             engine.lastSnapshot = info
             logger.info("final snapshot written", metadata: [
                 "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
                 "events_applied": "\(engine.counters.applied)", "drained_messages": "\(drained)",
             ])
             metrics.update(engine, ready: false)
+            if let oldest = store.oldestKeptLogPosition() { log.prune(before: oldest) }
         } catch {
-            logger.critical("final snapshot failed: \(error); events since the last snapshot are lost")
+            logger.critical("final snapshot failed: \(error); the write-ahead log still holds the events since the last one")
             throw error
         }
     }

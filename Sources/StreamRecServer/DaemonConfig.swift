@@ -16,6 +16,10 @@ public struct DaemonConfig: Sendable {
     /// Seconds between timed snapshots; 0 turns the timer off (snapshots are
     /// still taken on the `snapshot` op and at shutdown).
     public var snapshotInterval: Double = 60
+    /// When the write-ahead log is forced to disk (see `FsyncPolicy`).
+    public var fsync = FsyncPolicy.everysec
+    /// Size at which a log segment is closed and the next one started.
+    public var logSegmentBytes = 64 << 20
     /// Snapshots kept on disk; older ones are deleted after each write.
     public var snapshotsKept = 2
     /// Events per second replayed from the reservoir while both sockets are

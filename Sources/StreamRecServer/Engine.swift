@@ -12,6 +12,9 @@ public struct Engine {
     /// The last snapshot written or restored, and the last write failure.
     public var lastSnapshot: SnapshotInfo?
     public var lastSnapshotError: String?
+    /// The write-ahead log, told every change in the order it is applied
+    /// (nil: no log, as in unit tests of the engine alone).
+    public var journal: LogWriter?
     private let startedAt = Clock.monotonic()
     /// The op of the last query, as a metrics label: one of `ops`, `unknown` or `invalid`.
     public private(set) var lastQueryOp = "invalid"
@@ -31,6 +34,7 @@ public struct Engine {
         }
         switch EventDecoder.decode(message, limits: limits) {
         case .success(let events):
+            journal?.append(.events(events))
             for event in events { model.observe(event) }
             counters.countApplied(events.count)
             return nil
@@ -52,6 +56,7 @@ public struct Engine {
 
     /// Learns again from `count` recent events (see `Model.replay`).
     public mutating func replay(count: Int) {
+        journal?.append(.replay(count: count))
         model.replay(count: count)
         counters.countReplayed(count)
     }
@@ -173,6 +178,11 @@ public struct Engine {
             counters.countRejected(rejection)
             throw rejection
         }
+        // Logged before it is applied: under --fsync always this waits for the
+        // disk, and an event the log refused is not applied (nor acknowledged).
+        do { try journal?.appendAcknowledged(.events([event]), now: Clock.monotonic()) } catch {
+            throw QueryError("\(error)")
+        }
         let prior = model.observe(event)
         counters.countApplied(1)
         return .object([("ok", .bool(true)), ("prior", .number(prior))])
@@ -198,6 +208,11 @@ public struct Engine {
             ("snapshot", snapshot),
         ]
         if let error = lastSnapshotError { members.append(("snapshot_error", .string(error))) }
+        if let log = journal {
+            members.append(("log", .object([("fsync", .string(log.policy.rawValue)), ("position", .number(log.nextSequence)),
+                                            ("dropped_records", .number(log.droppedRecords))])))
+            if let error = log.lastError { members.append(("log_error", .string(error))) }
+        }
         return .object(members)
     }
 

@@ -23,6 +23,9 @@ public enum SignalTrap {
             action.sa_flags = 0  // no SA_RESTART: blocking calls return EINTR so the loop sees the signal
             sigaction(signal, &action, nil)
         }
+        // A file-size limit (ulimit -f) must fail writes with EFBIG, which the
+        // log and snapshot writers report and retry, not kill the daemon.
+        Glibc.signal(SIGXFSZ, SIG_IGN)
     }
 
     /// True once a stop signal arrived.

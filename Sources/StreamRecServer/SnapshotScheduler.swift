@@ -30,6 +30,12 @@ public struct SnapshotScheduler: Sendable {
         return .start
     }
 
+    /// Makes the timed snapshot due now (the log lost records and a snapshot
+    /// must cover them); no client waits for it.
+    public mutating func expedite(now: Double) {
+        nextDue = min(nextDue, now)
+    }
+
     /// A client sent the `snapshot` op.
     public mutating func requested() -> Action? {
         clientWaiting = true

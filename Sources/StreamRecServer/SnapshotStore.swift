@@ -7,6 +7,8 @@ public struct SnapshotInfo: Sendable, Equatable {
     public var bytes: Int
     public var createdAtMillis: UInt64
     public var milliseconds: Double
+    /// The first write-ahead log record the snapshot does not include.
+    public var logPosition: UInt64 = 0
 }
 
 /// The snapshot files in the data directory: naming, writing, pruning and
@@ -55,7 +57,7 @@ public struct SnapshotStore: Sendable {
 
     /// Writes `model` as a new snapshot (atomically), then deletes all but the
     /// newest `kept`. Safe to call from a background thread on a frozen copy.
-    public func write(_ model: Model) throws -> SnapshotInfo {
+    public func write(_ model: Model, logPosition: UInt64 = 0) throws -> SnapshotInfo {
         let start = Clock.monotonic()
         var millis = Clock.unixMillis()
         let existing = try snapshots()
@@ -64,10 +66,11 @@ public struct SnapshotStore: Sendable {
             millis = newestMillis + 1
         }
         let target = path(Self.prefix + String(repeating: "0", count: max(0, 16 - String(millis).count)) + String(millis) + Self.suffix)
-        let bytes = try model.save(to: target, createdAtMillis: millis)
+        let bytes = SnapshotFormat.encode(model, createdAtMillis: millis, logPosition: logPosition)
+        try bytes.withUnsafeBytes { try AtomicFile.write($0, to: target) }
         for old in (existing + [target]).dropLast(kept) { unlink(old) }
-        return SnapshotInfo(path: target, bytes: bytes, createdAtMillis: millis,
-                            milliseconds: (Clock.monotonic() - start) * 1000)
+        return SnapshotInfo(path: target, bytes: bytes.count, createdAtMillis: millis,
+                            milliseconds: (Clock.monotonic() - start) * 1000, logPosition: logPosition)
     }
 
     static func millis(of path: String) -> UInt64? {
@@ -82,14 +85,31 @@ public struct SnapshotStore: Sendable {
             let start = Clock.monotonic()
             do {
                 let bytes = try AtomicFile.read(file)
-                let (model, created) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
+                let (model, created, position) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
                 return (model, SnapshotInfo(path: file, bytes: bytes.count, createdAtMillis: created,
-                                            milliseconds: (Clock.monotonic() - start) * 1000))
+                                            milliseconds: (Clock.monotonic() - start) * 1000, logPosition: position))
             } catch {
                 warn("snapshot \(file) is unusable: \(error); renamed to \(file).damaged, trying the previous one")
                 rename(file, file + ".damaged")
             }
         }
         return nil
+    }
+
+    /// The log position of the oldest snapshot kept: log segments wholly
+    /// before it can go. Nil (prune nothing) if any snapshot's header cannot
+    /// be read, so a damaged snapshot never costs the log that could replace it.
+    public func oldestKeptLogPosition() -> UInt64? {
+        guard let files = try? snapshots(), !files.isEmpty else { return nil }
+        var oldest = UInt64.max
+        for file in files {
+            guard let handle = FileHandle(forReadingAtPath: file) else { return nil }
+            defer { try? handle.close() }
+            guard let prefix = try? handle.read(upToCount: 32),
+                  let position = prefix.withUnsafeBytes({ SnapshotFormat.logPosition(ofPrefix: $0) })
+            else { return nil }
+            oldest = min(oldest, position)
+        }
+        return oldest
     }
 }

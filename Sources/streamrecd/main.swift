@@ -13,7 +13,10 @@ struct StreamRecDaemon: ParsableCommand {
         Producers PUSH rating events to the ingest socket; each one updates a matrix-factorization \
         model at once. Clients ask the query socket (REQ/REP, JSON) for predicted ratings, a user's \
         top-N items or the popular items. The model is snapshotted to --data-dir on a timer, on the \
-        `snapshot` query and at shutdown (SIGINT/SIGTERM), and restored from there on start.
+        `snapshot` query and at shutdown (SIGINT/SIGTERM), and restored from there on start. \
+        Every accepted event is also appended to a write-ahead log in --data-dir (fsynced as \
+        --fsync says); on start the log is replayed from the snapshot's position, so a crash \
+        loses at most what the fsync policy allows (docs/DURABILITY.md).
 
         An event (or a JSON array of them):  {"user": 1, "item": 42, "rating": 8}
         A query:                             {"op": "top", "user": 1, "n": 10}
@@ -47,6 +50,10 @@ struct StreamRecDaemon: ParsableCommand {
 
     @Option(help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off. Default 60.", valueName: "seconds"))
     var snapshotInterval: Double?
+
+    @Option(help: ArgumentHelp("When the write-ahead log is fsynced: always (before every reply), everysec or no. Default everysec.",
+                               valueName: "policy"))
+    var fsync: String?
 
     @Option(help: ArgumentHelp("Longest the shutdown spends applying queued events before the final snapshot. Default 10.", valueName: "seconds"))
     var shutdownTimeout: Double?
@@ -89,7 +96,7 @@ struct StreamRecDaemon: ParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         var config = try ConfigLoader.load(file: self.config ?? environment[ConfigLoader.fileVariable], environment: environment)
         let flags: [(String, String?)] = [
-            ("pull", pull), ("rep", rep), ("data-dir", dataDir), ("snapshot-interval", snapshotInterval.map { "\($0)" }),
+            ("pull", pull), ("rep", rep), ("data-dir", dataDir), ("snapshot-interval", snapshotInterval.map { "\($0)" }), ("fsync", fsync),
             ("shutdown-timeout", shutdownTimeout.map { "\($0)" }), ("replay-rate", replayRate.map { "\($0)" }),
             ("replay-passes", replayPasses.map { "\($0)" }), ("max-message-bytes", maxMessageBytes.map { "\($0)" }),
             ("max-id-bytes", maxIdBytes.map { "\($0)" }), ("metrics", metrics), ("curve-secret-key", curveSecretKey),

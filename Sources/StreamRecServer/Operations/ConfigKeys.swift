@@ -9,6 +9,7 @@ extension DaemonConfig {
         .scalar("rep", \.repEndpoint),
         .scalar("data-dir", \.dataDirectory),
         .scalar("snapshot-interval", \.snapshotInterval),
+        .choice("fsync", \.fsync),
         .scalar("shutdown-timeout", \.shutdownTimeout),
         .scalar("replay-rate", \.replayRate),
         .scalar("replay-passes", \.replayPasses),

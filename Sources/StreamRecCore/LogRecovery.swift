@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Rebuilds a model from a snapshot's state plus the write-ahead log: the
+/// records from the snapshot's log position on are applied in order.
+///
+/// Every segment is read up to its first bad record. What happens then:
+/// - a bad record with nothing needed after it is a torn tail (the process
+///   died mid-write, or power loss dropped unsynced pages): with `repair` the
+///   file is truncated to its last intact record, and recovery goes on;
+/// - the next segment starting later than the next record needed is a gap
+///   (damage in the middle, or records dropped while the disk was failing):
+///   replay stops there, because applying later records to a model that
+///   missed earlier ones would build a model no real history produced. With
+///   `repair` the segments after the gap are renamed `*.damaged` (kept for a
+///   post-mortem, never read again) so the new log can start at the gap.
+/// - a segment starting *earlier* than needed overlaps the one before (the
+///   writer retried a failed write in a new segment): records already
+///   applied are skipped, so every sequence number is applied once.
+///
+/// The rejected alternative was refusing to start on any damage (Redis's
+/// default for a corrupt AOF middle): a daemon that keeps serving what it can
+/// prove, and says loudly what it lost, matches how damaged snapshots are
+/// already handled here.
+public enum LogRecovery {
+    public struct Report: Sendable, Equatable {
+        /// The next sequence number: where the new log continues.
+        public var nextSequence: UInt64
+        public var segmentsRead = 0
+        public var recordsApplied = 0
+        public var eventsApplied = 0
+        /// Records read but already in the snapshot.
+        public var recordsSkipped = 0
+        /// Things an operator should know, one sentence each.
+        public var warnings: [String] = []
+        /// Bytes cut off torn tails (or that would be, without `repair`).
+        public var bytesTruncated = 0
+        /// Set when replay stopped at a gap: the first sequence number missing.
+        public var gapAt: UInt64?
+    }
+
+    /// Applies the log in `directory` from `position` on to `model`.
+    /// Throws only when the directory cannot be listed.
+    public static func recover(model: inout Model, from position: UInt64, directory: String,
+                               repair: Bool) throws -> Report {
+        let segments = try DirectoryListing.logSegments(directory)
+        var report = Report(nextSequence: position)
+        var next = position
+        for (n, segment) in segments.enumerated() {
+            // A segment whose successor starts at or before `next` holds only
+            // records the snapshot already has: skip it unread.
+            if n + 1 < segments.count, segments[n + 1].first <= next { continue }
+            if report.gapAt != nil {
+                quarantine(segment.path, repair: repair, &report)
+                continue
+            }
+            if segment.first > next {
+                report.gapAt = next
+                report.warnings.append("log gap: records \(next) ..< \(segment.first) are missing; "
+                    + "events after sequence \(next) are not recovered")
+                quarantine(segment.path, repair: repair, &report)
+                continue
+            }
+            let bytes: [UInt8]
+            do { bytes = try AtomicFile.read(segment.path) } catch {
+                report.gapAt = next
+                report.warnings.append("cannot read log segment: \(error)")
+                continue
+            }
+            // A later segment starting inside this one superseded its tail:
+            // the writer retried a failed write there, and its copy wins.
+            let limit = n + 1 < segments.count ? segments[n + 1].first : UInt64.max
+            let scan: LogSegmentScan
+            do {
+                scan = try bytes.withUnsafeBytes { raw in
+                    try LogSegmentReader.scan(raw) { sequence, record in
+                        guard sequence >= next, sequence < limit else {
+                            report.recordsSkipped += 1
+                            return
+                        }
+                        record.apply(to: &model)
+                        next = sequence + 1
+                        report.recordsApplied += 1
+                        report.eventsApplied += record.eventCount
+                    }
+                }
+            } catch {
+                // A header cut short by a crash while the segment was being
+                // created: the last file, holding nothing. Anything else is damage.
+                if n == segments.count - 1, bytes.count < LogFormat.headerSize {
+                    report.warnings.append("log segment \(segment.path) has an incomplete header (\(bytes.count) bytes, "
+                        + "a crash while it was created); \(repair ? "removed" : "ignored")")
+                    if repair { unlink(segment.path) }
+                } else {
+                    report.gapAt = next
+                    report.warnings.append("log segment \(segment.path) is unusable: \(error)")
+                    quarantine(segment.path, repair: repair, &report)
+                }
+                continue
+            }
+            report.segmentsRead += 1
+            if scan.first != segment.first {
+                report.warnings.append("log segment \(segment.path) says it starts at \(scan.first), its name at \(segment.first)")
+            }
+            if let damage = scan.damage {
+                let cut = bytes.count - scan.validLength
+                report.bytesTruncated += cut
+                report.warnings.append("log segment \(segment.path): \(damage); "
+                    + "\(repair ? "truncated" : "would truncate") \(cut) bytes after sequence \(scan.end)")
+                if repair, truncate(segment.path, off_t(scan.validLength)) != 0 {
+                    report.warnings.append("\(FileError("truncate", segment.path))")
+                }
+            }
+        }
+        report.nextSequence = next
+        return report
+    }
+
+    private static func quarantine(_ path: String, repair: Bool, _ report: inout Report) {
+        report.warnings.append("log segment \(path) follows a gap; \(repair ? "renamed to \(path).damaged" : "not read")")
+        if repair { rename(path, path + ".damaged") }
+    }
+}

@@ -1,0 +1,91 @@
+/// What a reader finds in one log segment's bytes: the header, the records
+/// that are intact, and where and why reading stopped early.
+///
+/// Reading never throws past the header: a segment is read up to its first
+/// bad record, which is exactly what a torn tail looks like (the process died
+/// mid-write, or the OS lost unsynced pages). Whether a bad record is a torn
+/// tail or damage in the middle is decided by the caller, which knows whether
+/// more of the log follows (see `LogRecovery`).
+public struct LogSegmentScan: Sendable {
+    /// Sequence number of the segment's first record (from its header).
+    public var first: UInt64
+    /// Intact records; record n has sequence number `first + n`.
+    public var recordCount = 0
+    /// Events in the intact records.
+    public var eventCount = 0
+    /// Bytes from the start of the file through the last intact record.
+    public var validLength: Int
+    /// Why reading stopped before the end of the file; nil when it did not.
+    public var damage: FormatError?
+
+    /// One past the last intact record's sequence number.
+    public var end: UInt64 { first + UInt64(recordCount) }
+}
+
+public enum LogSegmentReader {
+    /// Checks a segment header; throws a `FormatError` naming what is wrong.
+    public static func header(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 {
+        var r = ByteReader(bytes)
+        guard bytes.count >= LogFormat.magic.count,
+              Array(try r.readBytes(count: LogFormat.magic.count, "magic")) == LogFormat.magic
+        else { throw FormatError.badMagic }
+        let version = try r.read(UInt32.self, "segment version")
+        guard version == LogFormat.version else { throw FormatError.unsupportedVersion(version) }
+        _ = try r.read(UInt32.self, "segment flags")
+        let first = try r.read(UInt64.self, "first sequence number")
+        let stored = try r.read(UInt32.self, "header checksum")
+        let computed = crc32(UnsafeRawBufferPointer(rebasing: bytes[0..<24]))
+        guard stored == computed else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
+        return first
+    }
+
+    /// Reads a whole segment, handing each intact record and its sequence
+    /// number to `visit` as it goes (records are not collected: a segment can
+    /// hold millions). Throws only when the header is unusable; record damage
+    /// ends the scan and is reported in `damage`.
+    public static func scan(_ bytes: UnsafeRawBufferPointer,
+                            visit: (UInt64, LogRecord) -> Void = { _, _ in }) throws -> LogSegmentScan {
+        let first = try header(bytes)
+        var result = LogSegmentScan(first: first, validLength: LogFormat.headerSize)
+        var offset = LogFormat.headerSize
+        while offset < bytes.count {
+            do {
+                let (record, next) = try readFrame(bytes, at: offset)
+                visit(result.end, record)
+                result.recordCount += 1
+                result.eventCount += record.eventCount
+                offset = next
+                result.validLength = next
+            } catch let error as FormatError {
+                result.damage = error
+                break
+            }
+        }
+        return result
+    }
+
+    /// One frame at `offset`: its record and the offset after it.
+    static func readFrame(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws -> (LogRecord, Int) {
+        let left = bytes.count - offset
+        guard left >= LogFormat.frameOverhead else {
+            throw FormatError.truncated("record frame at byte \(offset) (\(left) of \(LogFormat.frameOverhead) header bytes)")
+        }
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
+        guard length >= 1, length <= LogFormat.maxBodyBytes else {
+            throw FormatError.invalid("record at byte \(offset) claims a \(length)-byte body")
+        }
+        guard length <= left - LogFormat.frameOverhead else {
+            throw FormatError.truncated("record at byte \(offset) (body of \(length) bytes, \(left - LogFormat.frameOverhead) left)")
+        }
+        let bodyStart = offset + LogFormat.frameOverhead
+        let body = UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<bodyStart + length])
+        let computed = crc32(body, continuing: crc32(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])))
+        guard stored == computed else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
+        do {
+            return (try LogFormat.decodeBody(body), bodyStart + length)
+        } catch let error as FormatError {
+            throw FormatError.invalid("record at byte \(offset): \(error)")
+        }
+    }
+}

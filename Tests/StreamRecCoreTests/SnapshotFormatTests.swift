@@ -20,7 +20,7 @@ final class SnapshotFormatTests: XCTestCase {
         return model
     }
 
-    private func decode(_ bytes: [UInt8]) throws -> (model: Model, createdAtMillis: UInt64) {
+    private func decode(_ bytes: [UInt8]) throws -> (model: Model, createdAtMillis: UInt64, logPosition: UInt64) {
         try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
     }
 
@@ -45,7 +45,7 @@ final class SnapshotFormatTests: XCTestCase {
     func testRoundTripIsExact() throws {
         let model = Self.sampleModel()
         let bytes = SnapshotFormat.encode(model, createdAtMillis: 1_700_000_000_123)
-        let (decoded, created) = try decode(bytes)
+        let (decoded, created, _) = try decode(bytes)
         XCTAssertEqual(created, 1_700_000_000_123)
         XCTAssertEqual(decoded, model)
         XCTAssertEqual(decoded.users.externals, model.users.externals)
@@ -117,11 +117,11 @@ final class SnapshotFormatTests: XCTestCase {
         XCTAssertEqual(decoded.maxRating, -.infinity)
     }
 
-    /// A single flipped bit anywhere after the header's length field is caught as a checksum mismatch.
+    /// A single flipped bit in the log position or anywhere after the header's length field is caught as a checksum mismatch.
     func testBitFlipIsChecksumMismatch() {
         let bytes = SnapshotFormat.encode(Self.sampleModel(), createdAtMillis: 5)
         var rng = SplitMix64(seed: 8)
-        for position in [24, 40, bytes.count / 2, bytes.count - 5, bytes.count - 1] + (0..<40).map({ _ in 24 + Int(rng.next() % UInt64(bytes.count - 24)) }) {
+        for position in [16, 23, 32, 40, bytes.count / 2, bytes.count - 5, bytes.count - 1] + (0..<40).map({ _ in 32 + Int(rng.next() % UInt64(bytes.count - 32)) }) {
             var damaged = bytes
             damaged[position] ^= UInt8(1) << UInt8(rng.next() % 8)
             assertFormatError(damaged, { if case .checksumMismatch = $0 { return true } else { return false } },
@@ -162,7 +162,7 @@ final class SnapshotFormatTests: XCTestCase {
 
     /// A different version number (bytes 8..<12, nothing else changed) is `.unsupportedVersion`, checked before the checksum.
     func testWrongVersion() {
-        for version: UInt32 in [0, 2, 0xFFFF_FFFF] {
+        for version: UInt32 in [0, 3, 0xFFFF_FFFF] {
             var bytes = SnapshotFormat.encode(Self.sampleModel(), createdAtMillis: 5)
             withUnsafeBytes(of: version.littleEndian) { for k in 0..<4 { bytes[8 + k] = $0[k] } }
             assertFormatError(bytes, { $0 == .unsupportedVersion(version) }, "version \(version)")
@@ -173,7 +173,7 @@ final class SnapshotFormatTests: XCTestCase {
     func testValidChecksumInvalidContents() {
         let model = Self.sampleModel()
         var zeroFactors = SnapshotFormat.encode(model, createdAtMillis: 5)
-        for k in 24..<28 { zeroFactors[k] = 0 }
+        for k in 32..<36 { zeroFactors[k] = 0 }
         refreshChecksum(&zeroFactors)
         assertFormatError(zeroFactors, { if case .invalid = $0 { return true } else { return false } }, "factors = 0")
 
@@ -181,10 +181,10 @@ final class SnapshotFormatTests: XCTestCase {
         duplicated.observe(user: .number(1), item: .number(2), rating: 3)
         duplicated.observe(user: .number(5), item: .number(2), rating: 3)
         var bytes = SnapshotFormat.encode(duplicated, createdAtMillis: 0)
-        // The payload's fixed fields take 94 bytes, so the user count is at 118 and the IDs,
-        // [tag 0][u64] each, start at 122: the second user's value is at 132.
-        XCTAssertEqual(Array(bytes[118..<133]), [2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5], "layout as documented")
-        bytes[132] = 1
+        // The header takes 32 bytes and the payload's fixed fields 94, so the user count is at 126
+        // and the IDs, [tag 0][u64] each, start at 130: the second user's value is at 140.
+        XCTAssertEqual(Array(bytes[126..<141]), [2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5], "layout as documented")
+        bytes[140] = 1
         refreshChecksum(&bytes)
         assertFormatError(bytes, { if case .invalid(let why) = $0 { return why.contains("twice") } else { return false } }, "duplicate user")
     }
@@ -241,12 +241,36 @@ final class SnapshotFormatTests: XCTestCase {
     func testHeaderReportsChecksums() throws {
         var bytes = SnapshotFormat.encode(Self.sampleModel(), createdAtMillis: 5)
         let intact = try bytes.withUnsafeBytes { try SnapshotFormat.header(of: $0) }
-        XCTAssertEqual(intact.version, 1)
-        XCTAssertEqual(intact.payloadLength, UInt64(bytes.count - 28))
+        XCTAssertEqual(intact.version, 2)
+        XCTAssertEqual(intact.payloadLength, UInt64(bytes.count - 36))
         XCTAssertEqual(intact.storedChecksum, intact.computedChecksum)
-        bytes[30] ^= 1
+        bytes[40] ^= 1
         let damaged = try bytes.withUnsafeBytes { try SnapshotFormat.header(of: $0) }
         XCTAssertNotEqual(damaged.storedChecksum, damaged.computedChecksum)
         XCTAssertEqual(damaged.storedChecksum, intact.storedChecksum)
+    }
+
+    /// The log position round-trips through the header (bytes 16..<24), and logPosition(ofPrefix:) reads it from 32 bytes alone.
+    func testLogPositionInHeader() throws {
+        let bytes = SnapshotFormat.encode(Self.sampleModel(), createdAtMillis: 5, logPosition: 0x0102_0304_0506_0708)
+        XCTAssertEqual(Array(bytes[16..<24]), [8, 7, 6, 5, 4, 3, 2, 1], "little-endian at offset 16")
+        XCTAssertEqual(try decode(bytes).logPosition, 0x0102_0304_0506_0708)
+        XCTAssertEqual(Array(bytes[0..<32]).withUnsafeBytes { SnapshotFormat.logPosition(ofPrefix: $0) }, 0x0102_0304_0506_0708)
+        XCTAssertNil(Array(bytes[0..<20]).withUnsafeBytes { SnapshotFormat.logPosition(ofPrefix: $0) }, "too short")
+        XCTAssertNil(Array("not a snapshot at all, no no no".utf8).withUnsafeBytes { SnapshotFormat.logPosition(ofPrefix: $0) })
+    }
+
+    /// A version-1 file (24-byte header, no log position) still loads, as log position 0.
+    func testVersion1StillLoads() throws {
+        let model = Self.sampleModel()
+        var v1 = SnapshotFormat.encode(model, createdAtMillis: 77, logPosition: 0)
+        v1.removeSubrange(16..<24)
+        v1[8] = 1
+        refreshChecksum(&v1)
+        let (decoded, created, position) = try decode(v1)
+        XCTAssertEqual(decoded, model)
+        XCTAssertEqual(created, 77)
+        XCTAssertEqual(position, 0)
+        XCTAssertEqual(try v1.withUnsafeBytes { try SnapshotFormat.header(of: $0) }.version, 1)
     }
 }

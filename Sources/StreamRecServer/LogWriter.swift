@@ -86,16 +86,18 @@ public final class LogWriter: @unchecked Sendable {
         if segment == nil, pending.count > maxPendingBytes { dropPending() }
     }
 
-    /// Queues `record` for an acknowledged request: under `always` it is
-    /// committed and synced now, and on failure taken back (the caller must
-    /// then not apply it) and the error thrown.
+    /// Logs `record` for an acknowledged request (`observe`): it is written
+    /// before the reply under every policy (so a killed process never loses
+    /// an acknowledged event), and synced too under `always`, where a failure
+    /// takes it back (the caller must then not apply it) and throws.
     public func appendAcknowledged(_ record: LogRecord, now: Double) throws {
-        guard policy == .always else { return append(record) }
         let (mark, sequence) = (pending.count, nextSequence)
         append(record)
+        let written = commit(now: now, force: policy == .always)
+        guard policy == .always else { return }
         // Taken back only if it is still queued: once written and synced it
         // is in the log, and the caller must apply it.
-        guard commit(now: now, force: true) else {
+        guard written else {
             if nextSequence == sequence + 1, pending.count > mark {
                 pending.removeSubrange(mark...)
                 nextSequence = sequence

@@ -367,7 +367,11 @@ final class E2EDaemonProcess {
 
     /// Launches `streamrecd` on `dataDirectory` with fresh ports and waits
     /// (bounded) until it answers `health`.
+    /// `arguments` go after the defaults (a later flag wins); `shellPrefix`
+    /// runs the daemon under `/bin/sh -c "<prefix>; exec streamrecd ..."`
+    /// (e.g. `ulimit -f 64` to make writes fail as on a full disk).
     init(executable: URL, dataDirectory: String, logDirectory: String, tag: String, arguments: [String] = [],
+         shellPrefix: String? = nil,
          file: StaticString = #filePath, line: UInt = #line) throws {
         guard let pullPort = E2EExecutable.freePort(), let repPort = E2EExecutable.freePort() else {
             throw DaemonError("no free TCP port on 127.0.0.1")
@@ -384,6 +388,10 @@ final class E2EDaemonProcess {
             "--pull", pullEndpoint, "--rep", repEndpoint, "--data-dir", dataDirectory,
             "--snapshot-interval", "0", "--replay-rate", "0", "--metrics", "off",
         ] + arguments
+        if let shellPrefix {
+            process.arguments = ["-c", shellPrefix + "; exec \"$0\" \"$@\"", executable.path] + process.arguments!
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        }
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardInput = FileHandle.nullDevice

@@ -218,6 +218,9 @@ public final class LogWriter: @unchecked Sendable {
         if lastError != nil {
             log("the log works again: new segment \(path)")
             lastError = nil
+            // Whatever went wrong may have cost records or segments: a snapshot
+            // makes the data directory self-contained again.
+            snapshotWanted = true
         }
     }
 

@@ -39,6 +39,7 @@ public final class LogWriter: @unchecked Sendable {
     public private(set) var droppedRecords: UInt64 = 0
 
     private var pending: [UInt8] = []
+    private var pendingHasEvents = false
     /// Sequence number of the first record in `pending`.
     private var pendingFirst: UInt64
     private var segment: Segment?
@@ -81,6 +82,10 @@ public final class LogWriter: @unchecked Sendable {
 
     /// Queues `record`; it is written at the next `commit`.
     public func append(_ record: LogRecord) {
+        // Replay records alone do not make `always` sync: idle replay would
+        // otherwise cost hundreds of fdatasyncs a second, and losing them
+        // loses no event (recovery is then exact up to the last synced one).
+        if case .events = record { pendingHasEvents = true }
         LogFormat.appendFrame(record, to: &pending)
         nextSequence += 1
         if segment == nil, pending.count > maxPendingBytes { dropPending() }
@@ -147,14 +152,16 @@ public final class LogWriter: @unchecked Sendable {
             fail("cannot write \(current.path): \(written!)", now: now)
             return false
         }
-        if policy == .always, fdatasync(current.fd) != 0 {
+        let sync = policy == .always && pendingHasEvents
+        if sync, fdatasync(current.fd) != 0 {
             fail("fdatasync \(current.path): \(String(cString: strerror(errno)))", now: now)
             return false
         }
         current.bytes += pending.count
-        current.dirty = policy != .always
+        current.dirty = !sync
         segment = current
         pending.removeAll(keepingCapacity: pending.capacity <= 1 << 20)
+        pendingHasEvents = false
         pendingFirst = nextSequence
         if current.bytes >= segmentBytes {
             closeSegment()
@@ -228,7 +235,7 @@ public final class LogWriter: @unchecked Sendable {
     private func closeSegment() {
         guard let current = segment else { return }
         segment = nil
-        let sync = policy != .always || current.dirty
+        let sync = current.dirty
         syncQueue.async {
             if sync { _ = fdatasync(current.fd) }
             Glibc.close(current.fd)
@@ -266,6 +273,7 @@ public final class LogWriter: @unchecked Sendable {
         }
         droppedRecords += UInt64(dropped)
         pending.removeAll()
+        pendingHasEvents = false
         pendingFirst = nextSequence
         snapshotWanted = true
         let message = "dropped \(dropped) log records (\(maxPendingBytes) bytes queued while the disk failed); "

@@ -22,7 +22,7 @@ public enum DirectoryListing {
     /// Log segments in `directory` as (first sequence number, path), in log order.
     public static func logSegments(_ directory: String) throws -> [(first: UInt64, path: String)] {
         try names(directory)
-            .compactMap { name in LogFormat.firstSequence(ofFileName: name).map { ($0, directory + "/" + name) } }
+            .compactMap { name in WALFormat.firstSequence(ofFileName: name).map { ($0, directory + "/" + name) } }
             .sorted { $0.first < $1.first }
     }
 }

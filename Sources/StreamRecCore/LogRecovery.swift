@@ -88,7 +88,7 @@ public enum LogRecovery {
             } catch {
                 // A header cut short by a crash while the segment was being
                 // created: the last file, holding nothing. Anything else is damage.
-                if n == segments.count - 1, bytes.count < LogFormat.headerSize {
+                if n == segments.count - 1, bytes.count < WALFormat.headerSize {
                     report.warnings.append("log segment \(segment.path) has an incomplete header (\(bytes.count) bytes, "
                         + "a crash while it was created); \(repair ? "removed" : "ignored")")
                     if repair { unlink(segment.path) }

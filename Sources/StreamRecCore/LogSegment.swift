@@ -26,11 +26,11 @@ public enum LogSegmentReader {
     /// Checks a segment header; throws a `FormatError` naming what is wrong.
     public static func header(_ bytes: UnsafeRawBufferPointer) throws -> UInt64 {
         var r = ByteReader(bytes)
-        guard bytes.count >= LogFormat.magic.count,
-              Array(try r.readBytes(count: LogFormat.magic.count, "magic")) == LogFormat.magic
+        guard bytes.count >= WALFormat.magic.count,
+              Array(try r.readBytes(count: WALFormat.magic.count, "magic")) == WALFormat.magic
         else { throw FormatError.badMagic }
         let version = try r.read(UInt32.self, "segment version")
-        guard version == LogFormat.version else { throw FormatError.unsupportedVersion(version) }
+        guard version == WALFormat.version else { throw FormatError.unsupportedVersion(version) }
         _ = try r.read(UInt32.self, "segment flags")
         let first = try r.read(UInt64.self, "first sequence number")
         let stored = try r.read(UInt32.self, "header checksum")
@@ -46,8 +46,8 @@ public enum LogSegmentReader {
     public static func scan(_ bytes: UnsafeRawBufferPointer,
                             visit: (UInt64, LogRecord) -> Void = { _, _ in }) throws -> LogSegmentScan {
         let first = try header(bytes)
-        var result = LogSegmentScan(first: first, validLength: LogFormat.headerSize)
-        var offset = LogFormat.headerSize
+        var result = LogSegmentScan(first: first, validLength: WALFormat.headerSize)
+        var offset = WALFormat.headerSize
         while offset < bytes.count {
             do {
                 let (record, next) = try readFrame(bytes, at: offset)
@@ -67,23 +67,23 @@ public enum LogSegmentReader {
     /// One frame at `offset`: its record and the offset after it.
     static func readFrame(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws -> (LogRecord, Int) {
         let left = bytes.count - offset
-        guard left >= LogFormat.frameOverhead else {
-            throw FormatError.truncated("record frame at byte \(offset) (\(left) of \(LogFormat.frameOverhead) header bytes)")
+        guard left >= WALFormat.frameOverhead else {
+            throw FormatError.truncated("record frame at byte \(offset) (\(left) of \(WALFormat.frameOverhead) header bytes)")
         }
         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-        guard length >= 1, length <= LogFormat.maxBodyBytes else {
+        guard length >= 1, length <= WALFormat.maxBodyBytes else {
             throw FormatError.invalid("record at byte \(offset) claims a \(length)-byte body")
         }
-        guard length <= left - LogFormat.frameOverhead else {
-            throw FormatError.truncated("record at byte \(offset) (body of \(length) bytes, \(left - LogFormat.frameOverhead) left)")
+        guard length <= left - WALFormat.frameOverhead else {
+            throw FormatError.truncated("record at byte \(offset) (body of \(length) bytes, \(left - WALFormat.frameOverhead) left)")
         }
-        let bodyStart = offset + LogFormat.frameOverhead
+        let bodyStart = offset + WALFormat.frameOverhead
         let body = UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<bodyStart + length])
         let computed = crc32(body, continuing: crc32(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])))
         guard stored == computed else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
         do {
-            return (try LogFormat.decodeBody(body), bodyStart + length)
+            return (try WALFormat.decodeBody(body), bodyStart + length)
         } catch let error as FormatError {
             throw FormatError.invalid("record at byte \(offset): \(error)")
         }

@@ -5,7 +5,7 @@
 ///     8       4     format version (2)
 ///     12      4     flags, 0 (reserved)
 ///     16      8     log position P: the sequence number of the first write-ahead
-///                   log record this snapshot does NOT include (see `LogFormat`)
+///                   log record this snapshot does NOT include (see `WALFormat`)
 ///     24      8     payload length L
 ///     32      L     payload, below
 ///     32+L    4     CRC-32 of bytes 0 ..< 32+L

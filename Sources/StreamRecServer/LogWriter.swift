@@ -65,7 +65,7 @@ public final class LogWriter: @unchecked Sendable {
                 maxPendingBytes: Int = 64 << 20, now: Double, log: @escaping (String) -> Void) {
         self.directory = directory
         self.policy = policy
-        self.segmentBytes = max(LogFormat.headerSize + 1, segmentBytes)
+        self.segmentBytes = max(WALFormat.headerSize + 1, segmentBytes)
         self.maxPendingBytes = maxPendingBytes
         self.nextSequence = nextSequence
         self.log = log
@@ -86,7 +86,7 @@ public final class LogWriter: @unchecked Sendable {
         // otherwise cost hundreds of fdatasyncs a second, and losing them
         // loses no event (recovery is then exact up to the last synced one).
         if case .events = record { pendingHasEvents = true }
-        LogFormat.appendFrame(record, to: &pending)
+        WALFormat.appendFrame(record, to: &pending)
         nextSequence += 1
         if segment == nil, pending.count > maxPendingBytes { dropPending() }
     }
@@ -196,7 +196,7 @@ public final class LogWriter: @unchecked Sendable {
     // MARK: Segments
 
     private func openSegment(now: Double) {
-        let path = directory + "/" + LogFormat.fileName(first: pendingFirst)
+        let path = directory + "/" + WALFormat.fileName(first: pendingFirst)
         // O_TRUNC, not O_EXCL: a file of that name can only be a segment whose
         // records all failed to be written (see `appendAcknowledged` and
         // `fail`), and this one supersedes it.
@@ -205,7 +205,7 @@ public final class LogWriter: @unchecked Sendable {
             fail("cannot create log segment \(path): \(String(cString: strerror(errno)))", now: now)
             return
         }
-        let header = LogFormat.header(first: pendingFirst)
+        let header = WALFormat.header(first: pendingFirst)
         if let error = header.withUnsafeBytes({ writeAll(fd, $0) }) {
             Glibc.close(fd)
             fail("cannot write log segment header \(path): \(error)", now: now)
@@ -268,7 +268,7 @@ public final class LogWriter: @unchecked Sendable {
         var offset = 0
         while offset + 4 <= pending.count {
             let length = pending.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self))) }
-            offset += LogFormat.frameOverhead + length
+            offset += WALFormat.frameOverhead + length
             dropped += 1
         }
         droppedRecords += UInt64(dropped)

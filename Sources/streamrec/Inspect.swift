@@ -22,7 +22,7 @@ struct Inspect: ParsableCommand {
         print("file: \(file)")
         print("bytes: \(bytes.count)")
         let damage: String? = bytes.withUnsafeBytes { raw in
-            if raw.starts(with: LogFormat.magic) { return inspectLog(raw) }
+            if raw.starts(with: WALFormat.magic) { return inspectLog(raw) }
             if raw.starts(with: SnapshotFormat.magic) { return inspectSnapshot(raw) }
             return "\(FormatError.badMagic)"
         }
@@ -66,7 +66,7 @@ struct Inspect: ParsableCommand {
                     replaySteps += count
                 }
             }
-            print("version: \(LogFormat.version)")
+            print("version: \(WALFormat.version)")
             print("first_sequence: \(scan.first)")
             print("records: \(scan.recordCount) (sequence \(scan.first) ..< \(scan.end))")
             print("events: \(scan.eventCount)")

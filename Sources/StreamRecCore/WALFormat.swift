@@ -40,7 +40,7 @@
 ///   no parser in the recovery path.
 /// - Segments, not one growing file: old segments are deleted whole once a
 ///   snapshot covers them, with no rewrite (Redis's AOF rewrite) needed.
-public enum LogFormat {
+public enum WALFormat {
     public static let magic: [UInt8] = Array("SRWLOG\r\n".utf8)
     public static let version: UInt32 = 1
     public static let headerSize = 28

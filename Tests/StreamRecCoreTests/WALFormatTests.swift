@@ -3,7 +3,7 @@ import XCTest
 @testable import StreamRecCore
 
 /// The write-ahead log format: exact round trips, torn tails, and recovery over real files.
-final class LogFormatTests: XCTestCase {
+final class WALFormatTests: XCTestCase {
     static let records: [LogRecord] = [
         .events([RatingEvent(user: .number(1), item: .number(2), rating: 3.5)]),
         .events([RatingEvent(user: .text("alice"), item: .text("ünï 🎉"), rating: -1),
@@ -14,8 +14,8 @@ final class LogFormatTests: XCTestCase {
     ]
 
     static func segment(first: UInt64, _ records: [LogRecord]) -> [UInt8] {
-        var bytes = LogFormat.header(first: first)
-        for record in records { LogFormat.appendFrame(record, to: &bytes) }
+        var bytes = WALFormat.header(first: first)
+        for record in records { WALFormat.appendFrame(record, to: &bytes) }
         return bytes
     }
 
@@ -40,14 +40,14 @@ final class LogFormatTests: XCTestCase {
         XCTAssertEqual(seen.map(\.0), Array(40..<45))
         XCTAssertEqual(result.end, 45)
         XCTAssertEqual(result.eventCount, 53)
-        XCTAssertEqual(LogFormat.firstSequence(ofFileName: LogFormat.fileName(first: 40)), 40)
-        XCTAssertEqual(LogFormat.fileName(first: 7), "log-00000000000000000007.srl")
-        XCTAssertNil(LogFormat.firstSequence(ofFileName: "log-7.srl"))
+        XCTAssertEqual(WALFormat.firstSequence(ofFileName: WALFormat.fileName(first: 40)), 40)
+        XCTAssertEqual(WALFormat.fileName(first: 7), "log-00000000000000000007.srl")
+        XCTAssertNil(WALFormat.firstSequence(ofFileName: "log-7.srl"))
     }
 
     /// A numeric event costs 8 frame bytes + 5 + 22, as the format comment says.
     func testFrameLayout() {
-        let frame = LogFormat.frame(.events([RatingEvent(user: .number(1), item: .number(2), rating: 3)]))
+        let frame = WALFormat.frame(.events([RatingEvent(user: .number(1), item: .number(2), rating: 3)]))
         XCTAssertEqual(frame.count, 8 + 1 + 4 + 9 + 9 + 4)
         XCTAssertEqual(Array(frame[0..<4]), [27, 0, 0, 0], "body length")
         XCTAssertEqual(frame[8], 1, "kind events")
@@ -56,11 +56,11 @@ final class LogFormatTests: XCTestCase {
     /// Cut at every length, a segment yields exactly its complete records and reports the torn rest; never throws past the header.
     func testTornTailAtEveryLength() throws {
         let bytes = Self.segment(first: 0, Self.records)
-        var boundaries = [LogFormat.headerSize]
-        for record in Self.records { boundaries.append(boundaries.last! + LogFormat.frame(record).count) }
+        var boundaries = [WALFormat.headerSize]
+        for record in Self.records { boundaries.append(boundaries.last! + WALFormat.frame(record).count) }
         for length in 0...bytes.count {
             let prefix = Array(bytes[0..<length])
-            if length < LogFormat.headerSize {
+            if length < WALFormat.headerSize {
                 XCTAssertThrowsError(try scan(prefix), "header cut at \(length)")
                 continue
             }
@@ -79,7 +79,7 @@ final class LogFormatTests: XCTestCase {
             withUnsafeBytes(of: UInt32(body.count).littleEndian) { frame.append(contentsOf: $0) }
             let crc = body.withUnsafeBytes { b in frame.withUnsafeBytes { crc32(b, continuing: crc32($0)) } }
             withUnsafeBytes(of: crc.littleEndian) { frame.append(contentsOf: $0) }
-            return LogFormat.header(first: 0) + frame + body
+            return WALFormat.header(first: 0) + frame + body
         }
         let hostile: [[UInt8]] = [
             [1, 0xFF, 0xFF, 0xFF, 0xFF],                      // 4 billion events in 5 bytes
@@ -160,10 +160,10 @@ final class LogFormatTests: XCTestCase {
         for record in log[..<20] { record.apply(to: &snapshotModel) }
         for record in log { record.apply(to: &live) }
         // Two segments, the first ending inside the snapshot's range; the second gets a torn tail.
-        try Self.segment(first: 0, Array(log[..<12])).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + LogFormat.fileName(first: 0)) }
+        try Self.segment(first: 0, Array(log[..<12])).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 0)) }
         var second = Self.segment(first: 12, Array(log[12...]))
-        second += Array(LogFormat.frame(.events([RatingEvent(user: .number(9), item: .number(9), rating: 1)])).prefix(10))
-        let secondPath = dir + "/" + LogFormat.fileName(first: 12)
+        second += Array(WALFormat.frame(.events([RatingEvent(user: .number(9), item: .number(9), rating: 1)])).prefix(10))
+        let secondPath = dir + "/" + WALFormat.fileName(first: 12)
         try second.withUnsafeBytes { try AtomicFile.write($0, to: secondPath) }
 
         var recovered = snapshotModel
@@ -180,14 +180,14 @@ final class LogFormatTests: XCTestCase {
     func testGapStopsReplay() throws {
         let dir = try temporaryDirectory()
         let events = (0..<10).map { LogRecord.events([RatingEvent(user: .number(UInt64($0)), item: .number(1), rating: 2)]) }
-        try Self.segment(first: 0, Array(events[..<4])).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + LogFormat.fileName(first: 0)) }
-        try Self.segment(first: 6, Array(events[6...])).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + LogFormat.fileName(first: 6)) }
+        try Self.segment(first: 0, Array(events[..<4])).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 0)) }
+        try Self.segment(first: 6, Array(events[6...])).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 6)) }
         var model = Model(settings: ModelSettings(factors: 2, learningRate: 0.1, regularization: 0, seed: 1))
         let report = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: true)
         XCTAssertEqual(report.gapAt, 4)
         XCTAssertEqual(report.nextSequence, 4)
         XCTAssertEqual(model.eventsApplied, 4)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + LogFormat.fileName(first: 6) + ".damaged"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + WALFormat.fileName(first: 6) + ".damaged"))
     }
 
     /// A retry segment that starts inside an earlier one supersedes that one's tail: each sequence number is applied once, from the newer copy.
@@ -196,8 +196,8 @@ final class LogFormatTests: XCTestCase {
         let a = LogRecord.events([RatingEvent(user: .number(1), item: .number(1), rating: 1)])
         let stale = LogRecord.events([RatingEvent(user: .number(666), item: .number(1), rating: 5)])
         let b = LogRecord.events([RatingEvent(user: .number(2), item: .number(1), rating: 3)])
-        try Self.segment(first: 0, [a, stale]).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + LogFormat.fileName(first: 0)) }
-        try Self.segment(first: 1, [b]).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + LogFormat.fileName(first: 1)) }
+        try Self.segment(first: 0, [a, stale]).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 0)) }
+        try Self.segment(first: 1, [b]).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 1)) }
         var model = Model(settings: ModelSettings(factors: 2, learningRate: 0.1, regularization: 0, seed: 1))
         let report = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: false)
         XCTAssertEqual(report.nextSequence, 2)

@@ -62,7 +62,7 @@ final class DiskTroubleTests: XCTestCase {
         let logs = e2eTemporaryDirectory(self, "logs")
         // dash counts ulimit -f in 512-byte blocks: every file is capped at 32 KiB.
         let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dir, logDirectory: logs, tag: "efbig",
-                                          extraArguments: ["--factors", "2"], shellPrefix: "ulimit -f 64")
+                                          arguments: ["--factors", "2"], shellPrefix: "ulimit -f 64")
         addTeardownBlock { daemon.killIfRunning() }
         let client = try daemon.client()
         let pusher = try E2EPusher(daemon.pullEndpoint)

@@ -176,7 +176,7 @@ final class EndToEndProcessTests: XCTestCase {
         XCTAssertLessThanOrEqual(applied, producer.sentEvents)
         let snapshot = try XCTUnwrap(e2eSnapshotFiles(in: dir).last)
         let bytes = try AtomicFile.read(snapshot)
-        let (model, _) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
+        let model = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0).model }
         XCTAssertEqual(model.eventsApplied, applied, "the final snapshot misses applied events")
     }
 }

@@ -18,7 +18,7 @@ PID=
 
 start() {  # start DIR FSYNC
     "$BIN/streamrecd" --data-dir "$1" --fsync "$2" --pull $PULL --rep $REP --snapshot-interval 0 \
-        --replay-rate 0 2>>"$WORK/streamrecd.log" &
+        --replay-rate 0 --metrics off 2>>"$WORK/streamrecd.log" &
     PID=$!
     until "$BIN/streamrec" stats --rep $REP --timeout 0.2 >/dev/null 2>&1; do sleep 0.1; done
 }

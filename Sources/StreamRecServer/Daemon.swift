@@ -7,8 +7,13 @@ import StreamRecCore
 import Synchronization
 import ZeroMQ
 
-/// The running daemon: one thread, one `zmq_poll` loop over the PULL (ingest)
-/// and REP (query) sockets, with snapshots written on a background thread.
+/// The running daemon. One event-loop thread owns learning: a `zmq_poll`
+/// loop over the PULL (ingest) socket and an inproc REP socket for the
+/// queries that change state (`observe`, `snapshot`). A pool of query workers
+/// (`QueryWorkers`) serves the public REQ/REP endpoint and answers read-only
+/// queries in parallel, under the read side of the engine's lock; the loop
+/// takes the write side for each message it applies. Snapshots are written
+/// on a background thread.
 ///
 /// Lifecycle: `init` restores the newest intact snapshot and binds both
 /// sockets; `run` serves until `requestStop()` or SIGINT/SIGTERM, then drains
@@ -20,10 +25,13 @@ public final class Daemon: @unchecked Sendable {
     public let repEndpoint: String
 
     private let logger: Logger
-    private var engine: Engine
+    /// The model and counters: written by the loop, read by query workers.
+    private let state: ReadWriteLock<Engine>
     private let store: SnapshotStore
     private let pull: Socket
-    private let rep: Socket
+    /// The loop's end of forwarded queries (inproc REP).
+    private let forwarded: Socket
+    private var workers: QueryWorkers?
     private var scheduler: SnapshotScheduler
     private var replay: ReplayPacer
     private let log: LogWriter
@@ -65,27 +73,32 @@ public final class Daemon: @unchecked Sendable {
         let position = try Self.replayLog(into: &model, from: restored?.logPosition ?? 0, config: config, logger: logger)
         log = LogWriter(directory: config.dataDirectory, policy: config.fsync, nextSequence: position,
                         segmentBytes: config.logSegmentBytes, now: Clock.monotonic()) { logger.error("\($0)") }
-        engine = Engine(model: model, limits: config.limits, maxMessageBytes: config.maxMessageBytes)
+        var engine = Engine(model: model, limits: config.limits, maxMessageBytes: config.maxMessageBytes)
         engine.lastSnapshot = restored
         engine.journal = log
+        state = ReadWriteLock(engine)
 
         let context = try Context()
         pull = try Socket(context, .pull)
-        rep = try Socket(context, .rep)
+        // The public query endpoint is a ROUTER in front of the workers; REQ
+        // clients cannot tell it from a REP socket.
+        let frontend = try Socket(context, .router)
         // Messages up to 4x the limit are received and counted as oversized;
         // beyond that libzmq drops the sender's connection before we see them,
         // so a hostile peer cannot make us allocate without bound.
         let hardCap = Int64(config.maxMessageBytes) * 4
-        for socket in [pull, rep] {
+        for socket in [pull, frontend] {
             try socket.setOption(SocketOption.maxMessageSize, hardCap)
             try socket.setOption(SocketOption.receiveHighWaterMark, config.receiveHighWaterMark)
             try socket.setOption(SocketOption.linger, Int32(1000))
         }
-        zap = try Self.secure(pull: pull, rep: rep, context: context, config: config, logger: logger)
+        zap = try Self.secure(pull: pull, rep: frontend, context: context, config: config, logger: logger)
         try pull.bind(config.pullEndpoint)
-        try rep.bind(config.repEndpoint)
+        try frontend.bind(config.repEndpoint)
         pullEndpoint = pull.lastEndpoint
-        repEndpoint = rep.lastEndpoint
+        repEndpoint = frontend.lastEndpoint
+        forwarded = try Socket(context, .rep)
+        try forwarded.bind(QueryWorkers.loopEndpoint)
         scheduler = SnapshotScheduler(interval: config.snapshotInterval, now: Clock.monotonic())
         replay = ReplayPacer(rate: model.reservoir.capacity > 0 ? config.replayRate : 0, passes: config.replayPasses,
                              now: Clock.monotonic())
@@ -99,8 +112,15 @@ public final class Daemon: @unchecked Sendable {
             "curve": "\(config.security.curveEnabled)",
             "fsync": "\(config.fsync.rawValue)", "log_position": "\(position)",
         ])
+        let metrics = self.metrics
+        workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads) { [state] request in
+            let started = Clock.monotonic()
+            guard let (reply, op) = state.read({ $0.answer(request) }) else { return nil }
+            metrics.recordQuery(op: op, seconds: Clock.monotonic() - started)
+            return reply.bytes
+        }
         telemetry.setReady(true)
-        metrics.update(engine, ready: true)
+        state.read { metrics.update($0, ready: true) }
     }
 
     /// Recovery: applies the write-ahead log from the snapshot's position,
@@ -125,25 +145,26 @@ public final class Daemon: @unchecked Sendable {
 
     /// Serves until asked to stop, then shuts down cleanly.
     public func run() throws {
-        var poller = Poller([pull, rep])
+        var poller = Poller([pull, forwarded])
         while !stopping {
             let now = Clock.monotonic()
             if let action = scheduler.tick(now: now) { try perform(action) }
             let timeout = scheduler.pollTimeout(now: now, idle: min(0.1, replay.idleTimeout(now: now)))
             // While a client waits for its snapshot, the REP socket must not
-            // take another request: REP answers strictly in turn.
+            // take another request: REP answers strictly in turn. (Workers
+            // keep answering read-only queries meanwhile.)
             let ready = try poller.poll(timeoutMilliseconds: Int((timeout * 1000).rounded(.up)),
                                         enabled: [true, !scheduler.clientWaiting])
-            let appliedBefore = engine.counters.applied
+            let appliedBefore = state.read { $0.counters.applied }
             if ready[0] { try drainIngest(budget: ingestBudget) }
             commitLog()
-            if ready[1] { try serveQuery() }
+            if ready[1] { try serveForwarded() }
             try collectFinishedSnapshot()
-            replay.earn(events: Int(engine.counters.applied - appliedBefore),
-                        reservoirCount: engine.model.reservoir.events.count)
+            let (applied, reservoirCount) = state.read { ($0.counters.applied, $0.model.reservoir.events.count) }
+            replay.earn(events: Int(applied - appliedBefore), reservoirCount: reservoirCount)
             let idleEvents = replay.events(now: Clock.monotonic(), inputWaiting: ready[0] || ready[1])
-            if idleEvents > 0 { engine.replay(count: idleEvents) }
-            metrics.update(engine, ready: true)
+            if idleEvents > 0 { state.write { $0.replay(count: idleEvents) } }
+            updateMetrics(ready: true)
         }
         try shutdown()
     }
@@ -162,7 +183,7 @@ public final class Daemon: @unchecked Sendable {
     private func drainIngest(budget: Double) throws {
         let deadline = Clock.monotonic() + budget
         repeat {
-            let rejection = try pull.receive(dontWait: true) { engine.ingest($0) }
+            let rejection = try pull.receive(dontWait: true) { message in state.write { $0.ingest(message) } }
             guard let rejection else { return }  // nothing left
             if let rejection { logRejection(rejection) }
         } while Clock.monotonic() < deadline
@@ -174,13 +195,27 @@ public final class Daemon: @unchecked Sendable {
         logger.warning("dropped \(rejection.events) event(s), \(rejection.reason.rawValue): \(rejection.detail)\(tail)")
     }
 
-    private func serveQuery() throws {
+    /// Metrics are brought up to date at most every 50 ms: often enough for
+    /// a scrape, rare enough to stay off the ingest path.
+    private var metricsUpdatedAt = 0.0
+
+    private func updateMetrics(ready: Bool) {
+        let now = Clock.monotonic()
+        guard now - metricsUpdatedAt >= 0.05 || !ready else { return }
+        metricsUpdatedAt = now
+        state.read { metrics.update($0, ready: ready) }
+    }
+
+    /// A query a worker forwarded because it changes state (`observe`, `snapshot`).
+    private func serveForwarded() throws {
         let started = Clock.monotonic()
-        guard let outcome = try rep.receive(dontWait: true, { engine.query($0) }) else { return }
-        defer { metrics.recordQuery(op: engine.lastQueryOp, seconds: Clock.monotonic() - started) }
+        guard let (outcome, op) = try forwarded.receive(dontWait: true, { request in
+            state.write { engine in (engine.query(request), engine.lastQueryOp) }
+        }) else { return }
+        defer { metrics.recordQuery(op: op, seconds: Clock.monotonic() - started) }
         switch outcome {
         case .reply(let json):
-            try rep.send(json.bytes)
+            try forwarded.send(json.bytes)
         case .snapshot:
             if let action = scheduler.requested() { try perform(action) }
         }
@@ -192,7 +227,7 @@ public final class Daemon: @unchecked Sendable {
             // The copy is O(1): the model is made of Swift arrays, and the
             // loop's next write copies whatever it touches. The background
             // thread serializes and writes the frozen state.
-            let frozen = engine.model
+            let frozen = state.read { $0.model }
             let position = log.nextSequence
             let store = self.store
             DispatchQueue.global().async { [self] in
@@ -200,7 +235,7 @@ public final class Daemon: @unchecked Sendable {
                 finishedWrite.withLock { $0 = result }
             }
         case .reply(let succeeded):
-            try rep.send(engine.snapshotReply(succeeded: succeeded).bytes)
+            try forwarded.send(state.read { $0.snapshotReply(succeeded: succeeded) }.bytes)
         }
     }
 
@@ -211,15 +246,17 @@ public final class Daemon: @unchecked Sendable {
         }) else { return }
         switch result {
         case .success(let info):
-            engine.lastSnapshot = info
-            engine.lastSnapshotError = nil
+            state.write {
+                $0.lastSnapshot = info
+                $0.lastSnapshotError = nil
+            }
             logger.info("snapshot written", metadata: [
                 "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
                 "log_position": "\(info.logPosition)",
             ])
             if let oldest = store.oldestKeptLogPosition() { log.prune(before: oldest) }
         case .failure(let error):
-            engine.lastSnapshotError = "\(error)"
+            state.write { $0.lastSnapshotError = "\(error)" }
             logger.error("snapshot failed, will retry at the next interval: \(error)")
         }
         let succeeded = if case .success = result { true } else { false }
@@ -231,13 +268,14 @@ public final class Daemon: @unchecked Sendable {
     private func shutdown() throws {
         telemetry.setReady(false)
         logger.info("stopping: applying queued events and writing the final snapshot")
+        workers?.stop()
         // Unbinding closes the producers' connections, so the queue can only
         // shrink; what they already delivered stays readable.
         try? pull.unbind(pullEndpoint)
         let deadline = Clock.monotonic() + config.shutdownTimeout
         var drained = 0
         while try pull.receive(dontWait: true, { message -> Void in
-            if let rejection = engine.ingest(message) { logRejection(rejection) }
+            if let rejection = state.write({ $0.ingest(message) }) { logRejection(rejection) }
         }) != nil {
             drained += 1
             guard Clock.monotonic() < deadline else {
@@ -251,13 +289,14 @@ public final class Daemon: @unchecked Sendable {
         }
         log.close(now: Clock.monotonic())
         do {
-            let info = try store.write(engine.model, logPosition: log.nextSequence)
-            engine.lastSnapshot = info
+            let (model, applied) = state.read { ($0.model, $0.counters.applied) }
+            let info = try store.write(model, logPosition: log.nextSequence)
+            state.write { $0.lastSnapshot = info }
             logger.info("final snapshot written", metadata: [
                 "path": "\(info.path)", "bytes": "\(info.bytes)", "ms": "\(Self.format(info.milliseconds))",
-                "events_applied": "\(engine.counters.applied)", "drained_messages": "\(drained)",
+                "events_applied": "\(applied)", "drained_messages": "\(drained)",
             ])
-            metrics.update(engine, ready: false)
+            updateMetrics(ready: false)
             if let oldest = store.oldestKeptLogPosition() { log.prune(before: oldest) }
         } catch {
             logger.critical("final snapshot failed: \(error); the write-ahead log still holds the events since the last one")

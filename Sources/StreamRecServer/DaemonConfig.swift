@@ -28,6 +28,8 @@ public struct DaemonConfig: Sendable {
     /// Replays each fresh event earns; a quiet daemon stops replaying once
     /// they are spent (3 passes: best holdout RMSE in docs/EVALUATION.md).
     public var replayPasses: Double = 3
+    /// Threads answering read-only queries in parallel with ingest.
+    public var queryThreads = 2
     /// Shape of a new model. A restored snapshot brings its own settings.
     public var model = ModelSettings()
     /// Larger messages are dropped and counted as `oversized`.
@@ -58,6 +60,7 @@ public struct DaemonConfig: Sendable {
         try check((1...SnapshotFormat.maxTextIDBytes).contains(maxIDBytes), "max-id-bytes must be 1...\(SnapshotFormat.maxTextIDBytes)")
         try check(replayRate >= 0, "replay-rate must be >= 0")
         try check(replayPasses >= 0, "replay-passes must be >= 0")
+        try check((1...64).contains(queryThreads), "query-threads must be 1...64")
         if let metricsAddress { _ = try MetricsAddress(metricsAddress) }
         do { try model.validate() } catch { throw DaemonError("\(error)") }
     }

@@ -61,34 +61,83 @@ public struct Engine {
         counters.countReplayed(count)
     }
 
-    /// Answers one query. Never throws: every failure is an `ok:false` reply.
+    /// Ops that change the state or must be ordered with ingest: the event
+    /// loop handles them; query workers forward them there.
+    public static let loopOps: Set<String> = ["observe", "snapshot"]
+
+    /// Answers a query that needs no change to the state, as a query worker
+    /// does under the read lock; nil for `loopOps`. `op` is the metrics label.
+    public func answer(_ request: UnsafeRawBufferPointer) -> (reply: JSONValue, op: String)? {
+        switch route(request) {
+        case .failure(let failure): return (failure.reply, failure.op)
+        case .success(let (op, json)):
+            if Self.loopOps.contains(op) { return nil }
+            return (Self.respond { try readOnly(op, json) }, Self.label(op))
+        }
+    }
+
+    /// Answers one query, any op. Never throws: every failure is an `ok:false` reply.
     public mutating func query(_ request: UnsafeRawBufferPointer) -> QueryOutcome {
-        lastQueryOp = "invalid"
+        switch route(request) {
+        case .failure(let failure):
+            lastQueryOp = failure.op
+            return .reply(failure.reply)
+        case .success(let (op, json)):
+            lastQueryOp = Self.label(op)
+            switch op {
+            case "observe": return .reply(Self.respond { try observe(json) })
+            case "snapshot": return .snapshot
+            default: return .reply(Self.respond { try readOnly(op, json) })
+            }
+        }
+    }
+
+    /// A request that could not be routed: the reply and its metrics label.
+    struct Unroutable: Error {
+        let reply: JSONValue
+        let op: String
+    }
+
+    /// Parses a request far enough to know its op.
+    private func route(_ request: UnsafeRawBufferPointer) -> Result<(String, JSONValue), Unroutable> {
         guard request.count <= maxMessageBytes else {
-            return .reply(Self.failure("request of \(request.count) bytes exceeds --max-message-bytes \(maxMessageBytes)"))
+            return .failure(Unroutable(reply: Self.failure("request of \(request.count) bytes exceeds --max-message-bytes \(maxMessageBytes)"), op: "invalid"))
         }
         do {
             let json = try JSONParser.parse(request)
             guard case .object = json else { throw QueryError("a request must be a JSON object with an \"op\"") }
             guard case .string(let op)? = json["op"] else { throw QueryError("missing \"op\"; expected one of \(Self.ops.joined(separator: ", "))") }
-            lastQueryOp = Self.ops.contains(op) ? op : "unknown"
-            switch op {
-            case "predict": return .reply(try predict(json))
-            case "top": return .reply(try top(json))
-            case "similar": return .reply(try similar(json))
-            case "popular": return .reply(try popular(json))
-            case "observe": return .reply(try observe(json))
-            case "stats": return .reply(stats())
-            case "snapshot": return .snapshot
-            case "health": return .reply(.object([("ok", .bool(true)), ("status", .string("ready"))]))
-            default: throw QueryError("unknown op \"\(op)\"; expected one of \(Self.ops.joined(separator: ", "))")
-            }
-        } catch let error as QueryError {
-            return .reply(Self.failure(error.message))
-        } catch let rejection as Rejection {
-            return .reply(Self.failure(rejection.detail))
+            return .success((op, json))
         } catch {
-            return .reply(Self.failure("\(error)"))
+            return .failure(Unroutable(reply: Self.respond { throw error }, op: "invalid"))
+        }
+    }
+
+    private static func label(_ op: String) -> String { ops.contains(op) ? op : "unknown" }
+
+    /// The read-only ops.
+    private func readOnly(_ op: String, _ json: JSONValue) throws -> JSONValue {
+        switch op {
+        case "predict": return try predict(json)
+        case "top": return try top(json)
+        case "similar": return try similar(json)
+        case "popular": return try popular(json)
+        case "stats": return stats()
+        case "health": return .object([("ok", .bool(true)), ("status", .string("ready"))])
+        default: throw QueryError("unknown op \"\(op)\"; expected one of \(Self.ops.joined(separator: ", "))")
+        }
+    }
+
+    /// The reply `body` makes, or an `ok:false` reply saying why it failed.
+    private static func respond(_ body: () throws -> JSONValue) -> JSONValue {
+        do {
+            return try body()
+        } catch let error as QueryError {
+            return failure(error.message)
+        } catch let rejection as Rejection {
+            return failure(rejection.detail)
+        } catch {
+            return failure("\(error)")
         }
     }
 

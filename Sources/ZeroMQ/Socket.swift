@@ -5,6 +5,8 @@ public enum SocketType: Int32, Sendable {
     case pair = 0   // ZMQ_PAIR
     case req = 3    // ZMQ_REQ
     case rep = 4    // ZMQ_REP
+    case dealer = 5 // ZMQ_DEALER
+    case router = 6 // ZMQ_ROUTER
     case pull = 7   // ZMQ_PULL
     case push = 8   // ZMQ_PUSH
 }

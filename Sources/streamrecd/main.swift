@@ -64,6 +64,9 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent. Default 3.", valueName: "passes"))
     var replayPasses: Double?
 
+    @Option(help: ArgumentHelp("Threads answering read-only queries (predict, top, similar, popular, stats) in parallel with ingest. Default 2.", valueName: "n"))
+    var queryThreads: Int?
+
     @OptionGroup(title: "Model (for a new model; a restored snapshot keeps its own)")
     var model: ModelOptions
 
@@ -98,7 +101,8 @@ struct StreamRecDaemon: ParsableCommand {
         let flags: [(String, String?)] = [
             ("pull", pull), ("rep", rep), ("data-dir", dataDir), ("snapshot-interval", snapshotInterval.map { "\($0)" }), ("fsync", fsync),
             ("shutdown-timeout", shutdownTimeout.map { "\($0)" }), ("replay-rate", replayRate.map { "\($0)" }),
-            ("replay-passes", replayPasses.map { "\($0)" }), ("max-message-bytes", maxMessageBytes.map { "\($0)" }),
+            ("replay-passes", replayPasses.map { "\($0)" }), ("query-threads", queryThreads.map { "\($0)" }),
+            ("max-message-bytes", maxMessageBytes.map { "\($0)" }),
             ("max-id-bytes", maxIdBytes.map { "\($0)" }), ("metrics", metrics), ("curve-secret-key", curveSecretKey),
             ("producer-keys", producerKeys), ("client-keys", clientKeys), ("log-level", logLevel), ("log-format", logFormat),
         ]

@@ -31,10 +31,8 @@ final class MetricsEndpointTests: XCTestCase {
         E2E.waitForStats(client, "every message taken") { ($0["events_received"]?.double ?? 0) >= Double(data.events.count + 2) }
         _ = E2E.ask(client, E2E.op("top", ("user", .number("1"))))
         _ = E2E.ask(client, E2E.op("no-such-op"))
-        // The loop refreshes metrics at the end of each turn, so once the next
-        // request is answered, every turn before it is counted.
-        _ = E2E.ask(client, E2E.op("health"))
-        let after = try XCTUnwrap(httpGet(server.address, "/metrics")).body
+        // The loop refreshes metrics at most every 50 ms; wait for the refresh.
+        let after = try XCTUnwrap(scrape(server, until: #"streamrec_events_rejected_total{reason="bad_id"}"#, is: 1))
         XCTAssertEqual(metricValue(after, "streamrec_events_applied_total"), Double(data.events.count), after)
         XCTAssertEqual(metricValue(after, "streamrec_events_received_total"), Double(data.events.count + 2))
         XCTAssertEqual(metricValue(after, #"streamrec_events_rejected_total{reason="not_json"}"#), 1)
@@ -48,10 +46,21 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertGreaterThan(metricValue(after, "streamrec_model_bytes") ?? 0, 0)
 
         let snapshot = try XCTUnwrap(E2E.ask(client, E2E.op("snapshot")))
-        _ = E2E.ask(client, E2E.op("health"))
-        let withSnapshot = try XCTUnwrap(httpGet(server.address, "/metrics")).body
+        let withSnapshot = try XCTUnwrap(scrape(server, until: "streamrec_snapshot_bytes", is: snapshot["bytes"]?.double ?? -1))
         XCTAssertEqual(metricValue(withSnapshot, "streamrec_snapshot_bytes"), snapshot["bytes"]?.double, withSnapshot)
         XCTAssertNotNil(metricValue(withSnapshot, "streamrec_snapshot_age_seconds"))
+    }
+
+    /// Scrapes /metrics until `metric` reads `value` (or 2 s pass) and returns the last body.
+    private func scrape(_ server: MetricsHTTPServer, until metric: String, is value: Double) -> String? {
+        let deadline = Clock.monotonic() + 2
+        var body: String?
+        repeat {
+            body = httpGet(server.address, "/metrics")?.body
+            if let body, metricValue(body, metric) == value { break }
+            usleep(10_000)
+        } while Clock.monotonic() < deadline
+        return body
     }
 
     /// /health/ready answers 503 until the daemon has restored its snapshot and bound both sockets, then 200; /health/live is 200 throughout.

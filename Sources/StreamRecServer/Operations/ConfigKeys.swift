@@ -13,6 +13,7 @@ extension DaemonConfig {
         .scalar("shutdown-timeout", \.shutdownTimeout),
         .scalar("replay-rate", \.replayRate),
         .scalar("replay-passes", \.replayPasses),
+        .scalar("query-threads", \.queryThreads),
         .scalar("max-message-bytes", \.maxMessageBytes),
         .scalar("max-id-bytes", \.maxIDBytes),
         ConfigKey(name: "metrics", set: { config, value in

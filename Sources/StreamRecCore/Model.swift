@@ -37,7 +37,7 @@ public struct Model: Sendable, Equatable {
     public internal(set) var ratedItems: [[Int32]] = []
     /// Every (user, item) pair rated, as `user << 32 | item`, so a re-rating
     /// does not count twice towards popularity.
-    public internal(set) var ratedPairs: Set<UInt64> = []
+    public internal(set) var ratedPairs = PairSet()
     /// The ranking head, trained only by pairwise steps and used only by
     /// `top`: user rows r_u, item rows s_i and item biases c_i. Kept apart
     /// from the rating head because pairwise steps on shared parameters cost

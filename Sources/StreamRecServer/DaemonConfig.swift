@@ -38,8 +38,9 @@ public struct DaemonConfig: Sendable {
     public var maxIDBytes = 256
     /// Largest |rating| accepted; a stray 1e30 would wreck the model.
     public var maxAbsRating: Float = 1e6
-    /// Messages libzmq queues per socket before producers block (ZMQ_RCVHWM).
-    public var receiveHighWaterMark: Int32 = 10_000
+    /// Messages libzmq queues per socket before producers block (ZMQ_RCVHWM):
+    /// with `maxMessageBytes` it bounds what a flood can make the daemon hold.
+    public var receiveHighWaterMark: Int32 = 1000
     /// `host:port` serving /metrics and /health/*; nil turns HTTP off.
     public var metricsAddress: String? = "127.0.0.1:9464"
     /// CURVE encryption and allow-lists; off (plaintext) by default.

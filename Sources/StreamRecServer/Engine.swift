@@ -32,11 +32,26 @@ public struct Engine {
             counters.countRejected(rejection)
             return rejection
         }
+        if BinaryFrame.isBinary(message) { return ingestBinary(message) }
         switch EventDecoder.decode(message, limits: limits) {
         case .success(let events):
             journal?.append(.events(events))
             for event in events { model.observe(event) }
             counters.countApplied(events.count)
+            return nil
+        case .failure(let rejection):
+            counters.countRejected(rejection)
+            return rejection
+        }
+    }
+
+    /// Applies a binary frame straight into the model once all of it checks out:
+    /// no event array, no Strings for integer IDs.
+    private mutating func ingestBinary(_ frame: UnsafeRawBufferPointer) -> Rejection? {
+        switch BinaryFrameDecoder.validate(frame, limits: limits) {
+        case .success(let count):
+            BinaryFrameDecoder.forEach(frame) { model.observe($0) }
+            counters.countApplied(count)
             return nil
         case .failure(let rejection):
             counters.countRejected(rejection)
@@ -275,7 +290,7 @@ public struct Engine {
     }
 
     /// An ID as JSON: integer IDs as numbers, others as strings.
-    static func json(_ id: ExternalID) -> JSONValue {
+    public static func json(_ id: ExternalID) -> JSONValue {
         switch id {
         case .number(let value): return .number(value)
         case .text(let text): return .string(text)

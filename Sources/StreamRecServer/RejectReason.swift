@@ -10,6 +10,8 @@ public enum RejectReason: String, Sendable, CaseIterable, Comparable {
     case badRating = "bad_rating"
     /// The message is longer than `--max-message-bytes`.
     case oversized = "oversized"
+    /// A binary frame that is truncated, inconsistent or of an unknown version.
+    case badFrame = "bad_frame"
 
     public static func < (a: RejectReason, b: RejectReason) -> Bool { a.rawValue < b.rawValue }
 }

@@ -11,7 +11,8 @@ struct Push: ParsableCommand {
         abstract: "Send a file of ratings to the daemon's ingest socket.",
         discussion: """
         FILE holds one rating per line, `user item rating [timestamp]`, separated by tabs, commas \
-        or spaces; it may be gzip-compressed. Events go out as JSON arrays of --batch events. \
+        or spaces; it may be gzip-compressed. Events go out as messages of --batch events, JSON arrays \
+        or binary frames (--format, see docs/PROTOCOL.md). \
         Unless --no-wait is given, push then waits until the daemon has taken every event \
         (applied or rejected) and reports the rate end to end.
         """
@@ -21,6 +22,7 @@ struct Push: ParsableCommand {
     @Option(help: ArgumentHelp("The daemon's ingest endpoint.", valueName: "endpoint"))
     var pull = "tcp://127.0.0.1:5555"
     @Option(help: "Events per message (1-10000).") var batch = 500
+    @Option(help: "Message encoding: json (arrays) or binary (frames).") var format = WireFormat.json
     @Flag(help: "Return as soon as the events are handed to ZeroMQ.") var noWait = false
     @OptionGroup var options: QueryOptions
 
@@ -49,7 +51,8 @@ struct Push: ParsableCommand {
 
         func flush() throws {
             guard !pending.isEmpty else { return }
-            guard try socket.send(EventEncoder.jsonBatch(pending)) else {
+            let message = format == .json ? EventEncoder.jsonBatch(pending) : BinaryFrame.encode(pending)
+            guard try socket.send(message) else {
                 throw DaemonError("the daemon at \(pull) took nothing for \(options.timeout)s: is streamrecd running?")
             }
             sent += pending.count
@@ -87,6 +90,11 @@ struct Push: ParsableCommand {
         var info = stat()
         return stat(path, &info) == 0 ? Int(info.st_size) : 0
     }
+}
+
+/// How `push` encodes its batches.
+enum WireFormat: String, ExpressibleByArgument {
+    case json, binary
 }
 
 extension String {

@@ -16,7 +16,7 @@ struct StreamRec: ParsableCommand {
           streamrec stats                 counters, sizes, last snapshot
           streamrec inspect data/log-*.srl   check a snapshot or log file offline
         """,
-        subcommands: [Push.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self,
+        subcommands: [Push.self, Bench.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self,
                       Snapshot.self, Keygen.self, Inspect.self]
     )
 }

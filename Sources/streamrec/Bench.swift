@@ -1,0 +1,122 @@
+import ArgumentParser
+import Histogram
+import StreamRecCore
+import StreamRecServer
+import ZeroMQ
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load-test a running daemon and quote its figures as ratios to bare libzmq.",
+        discussion: """
+        Start a daemon first, e.g. `streamrecd --data-dir /tmp/bench --snapshot-interval 0 --replay-rate 0`. \
+        Each run measures the zmq-floor figures (thr, lat), then ingest rates (binary batches, JSON arrays, \
+        one JSON event per message) and query round trips (predict, top-10) idle and under concurrent \
+        binary ingest; medians over the runs are printed. `--rss` instead builds a model in-process \
+        (no daemon) and compares its resident memory to the size of its data.
+        """
+    )
+
+    @Option(help: ArgumentHelp("The zmq-floor binary (build: cc -O2 -o zmq-floor zmq-floor.c -lzmq).", valueName: "path"))
+    var floor = ".build/zmq-floor"
+    @Option(help: ArgumentHelp("The daemon's ingest endpoint.", valueName: "endpoint"))
+    var pull = "tcp://127.0.0.1:5555"
+    @OptionGroup var options: QueryOptions
+    @Option(help: "Repetitions; the report shows medians.") var runs = 3
+    @Option(help: "Events per batched ingest run (binary and JSON arrays).") var events = 2_000_000
+    @Option(help: "Events per one-JSON-event-per-message run.") var singleEvents = 300_000
+    @Option(help: "Events per batch message.") var batch = 1000
+    @Option(help: "Round trips per latency figure.") var queries = 20_000
+    @Option(help: ArgumentHelp("Push this ratings file (cycled) instead of synthetic events.", valueName: "file"))
+    var file: String?
+    @Option(help: "Synthetic users.") var users: UInt64 = 100_000
+    @Option(help: "Synthetic items (top-10 ranks all of them).") var items: UInt64 = 10_000
+    @Flag(help: "Measure memory instead: 1 M users, 100 k items, 10 M events in-process.") var rss = false
+
+    func run() throws {
+        if rss {
+            BenchRSS.run(users: 1_000_000, items: 100_000, events: 10_000_000, settings: ModelSettings())
+            return
+        }
+        let context = try Context()
+        let stats = try QueryClient(endpoint: options.rep, timeout: 600, context: context)
+        let ingest = IngestRun(pull: pull, stats: stats, context: context)
+        let latency = LatencyRun(client: stats)
+        let pool = try eventPool(max(events, singleEvents))
+        var messages: [IngestShape: [[UInt8]]] = [:]
+        for shape in IngestShape.allCases {
+            messages[shape] = shape.messages(Array(pool.prefix(shape == .json ? singleEvents : events)), batch: batch)
+        }
+        let requests = queryRequests(pool)
+        var samples: [String: [Double]] = [:]
+        for run in 1...runs {
+            let floor = try ZMQFloor.measure(self.floor)
+            samples["thr", default: []].append(floor.messagesPerSecond)
+            samples["lat", default: []].append(floor.latencyP50)
+            for shape in IngestShape.allCases {
+                let count = shape == .json ? singleEvents : events
+                samples[shape.rawValue, default: []].append(try ingest.eventsPerSecond(messages[shape]!, events: count))
+            }
+            for busy in [false, true] {
+                let load = busy ? try BackgroundIngest(pull: pull, messages: messages[.binary]!) : nil
+                for (name, list) in requests {
+                    let h = try latency.measure(list, count: name == "predict" ? queries : queries / 4)
+                    for p in [50.0, 99.0, 99.9] {
+                        samples["\(name) \(busy ? "under ingest" : "idle") p\(p)", default: []]
+                            .append(Double(h.valueAtPercentile(p)) / 1000)
+                    }
+                }
+                load?.finish()
+            }
+            print("run \(run)/\(runs) done")
+        }
+        report(samples)
+    }
+
+    /// Synthetic events, or the file's events repeated until there are `count`.
+    private func eventPool(_ count: Int) throws -> [RatingEvent] {
+        guard let file else { return Array(SyntheticEvents(count: count, users: users, items: items)) }
+        var loaded: [RatingEvent] = []
+        try RatingFile(path: file).forEach { loaded.append($0) }
+        guard !loaded.isEmpty else { throw ValidationError("\(file) holds no events") }
+        return (0..<count).map { loaded[$0 % loaded.count] }
+    }
+
+    /// Predict and top-10 requests over users and items that the pool has.
+    private func queryRequests(_ pool: [RatingEvent]) -> [(String, [[UInt8]])] {
+        let sample = pool.prefix(1000)
+        func op(_ members: [(key: String, value: JSONValue)]) -> [UInt8] { JSONValue.object(members).bytes }
+        let predict = sample.map { op([("op", .string("predict")), ("user", Engine.json($0.user)), ("item", Engine.json($0.item))]) }
+        let top = sample.map { op([("op", .string("top")), ("user", Engine.json($0.user)), ("n", .number(10))]) }
+        return [("predict", predict), ("top-10", top)]
+    }
+
+    private func report(_ samples: [String: [Double]]) {
+        func median(_ key: String) -> Double {
+            let sorted = (samples[key] ?? []).sorted()
+            return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+        }
+        let thr = median("thr"), lat = median("lat")
+        print("\nmedians of \(runs) runs; zmq-floor: thr \(Int(thr)) messages/s, lat p50 \(fixed(lat, 1)) us")
+        print(pad("figure", 44) + pad("median", 16) + pad("x floor", 10) + "target")
+        let ingestTargets: [IngestShape: Double] = [.binary: 0.5, .json: 0.08]
+        for shape in IngestShape.allCases {
+            let rate = median(shape.rawValue)
+            let target = ingestTargets[shape].map { ">= \($0) x thr \(rate / thr >= $0 ? "met" : "MISSED")" } ?? ""
+            print(pad("ingest \(shape.rawValue) (events/s)", 44) + pad("\(Int(rate))", 16) + pad(fixed(rate / thr, 3), 10) + target)
+        }
+        let latencyTargets = ["predict idle p50.0": 1.15, "top-10 idle p50.0": 1.5]
+        for name in ["predict", "top-10"] {
+            for state in ["idle", "under ingest"] {
+                for p in ["50.0", "99.0", "99.9"] {
+                    let key = "\(name) \(state) p\(p)", value = median(key)
+                    let target = latencyTargets[key].map { "<= \($0) x lat \(value / lat <= $0 ? "met" : "MISSED")" } ?? ""
+                    print(pad("\(key) (us)", 44) + pad(fixed(value, 1), 16) + pad(fixed(value / lat, 3), 10) + target)
+                }
+            }
+        }
+    }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}

@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import StreamRecCore
+import StreamRecServer
+import ZeroMQ
+
+/// How the bench packs events into ingest messages.
+enum IngestShape: String, CaseIterable {
+    case binary = "binary batches"
+    case jsonArray = "JSON arrays"
+    case json = "JSON, one event per message"
+
+    /// The messages for `events`, encoded before the clock starts so the
+    /// timed loop is sends only.
+    func messages(_ events: [RatingEvent], batch: Int) -> [[UInt8]] {
+        if self == .json { return events.map { EventEncoder.json($0).bytes } }
+        return stride(from: 0, to: events.count, by: batch).map { start in
+            let slice = Array(events[start ..< min(start + batch, events.count)])
+            return self == .binary ? BinaryFrame.encode(slice) : EventEncoder.jsonBatch(slice)
+        }
+    }
+}
+
+/// Pushes prepared messages at full speed and times how long the daemon takes
+/// to have received (applied or rejected) every event in them.
+struct IngestRun {
+    let pull: String
+    let stats: QueryClient
+    let context: Context
+
+    /// Events per second from the first send until `stats` counts them all;
+    /// throws when any of them was rejected.
+    func eventsPerSecond(_ messages: [[UInt8]], events: Int) throws -> Double {
+        let before = try counters()
+        let socket = try Socket(context, .push)
+        try socket.setOption(SocketOption.linger, Int32(-1))
+        try socket.connect(pull)
+        let start = Clock.monotonic()
+        for message in messages { try socket.send(message) }
+        var now = try counters()
+        while now.received < before.received + UInt64(events) {
+            usleep(1000)
+            now = try counters()
+        }
+        let seconds = Clock.monotonic() - start
+        guard now.applied - before.applied == UInt64(events) else {
+            throw DaemonError("the daemon rejected \(UInt64(events) - (now.applied - before.applied)) of \(events) events")
+        }
+        return Double(events) / seconds
+    }
+
+    private func counters() throws -> (received: UInt64, applied: UInt64) {
+        let reply = try stats.request(.object([("op", .string("stats"))]))
+        guard let received = reply["events_received"]?.double, let applied = reply["events_applied"]?.double else {
+            throw DaemonError("unexpected stats reply: \(reply.text)")
+        }
+        return (UInt64(received), UInt64(applied))
+    }
+}

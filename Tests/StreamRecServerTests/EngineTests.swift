@@ -146,7 +146,7 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(stats["events_applied"], .number("4"))
         XCTAssertEqual(stats["model_events"], .number("4"))
         XCTAssertEqual(stats["events_rejected"], .object([("not_json", .number("1")), ("bad_event", .number("0")), ("bad_id", .number("0")),
-                                                          ("bad_rating", .number("0")), ("oversized", .number("0"))]))
+                                                          ("bad_rating", .number("0")), ("oversized", .number("0")), ("bad_frame", .number("0"))]))
         XCTAssertEqual(stats["snapshot"], .null)
         XCTAssertNil(stats["snapshot_error"])
         XCTAssertNotNil(stats["uptime_s"]?.double)

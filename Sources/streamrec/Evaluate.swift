@@ -57,10 +57,12 @@ struct Evaluate: ParsableCommand {
             let events = try load(stream)
             var points: [(Int, Evaluator.Totals)] = []
             let stride = max(1, events.count / max(1, curvePoints))
+            // Read once: an @Option getter costs a generic-metadata lookup per call.
+            let tracing = curve != nil || plot != nil
             let start = Clock.monotonic()
             for (n, event) in events.enumerated() {
                 evaluator.prequential(event)
-                if curve != nil || plot != nil, (n + 1) % stride == 0 { points.append((n + 1, evaluator.totals)) }
+                if tracing, (n + 1) % stride == 0 { points.append((n + 1, evaluator.totals)) }
             }
             let seconds = Clock.monotonic() - start
             report(mode: "prequential", file: stream, totals: evaluator.totals, learned: events.count, seconds: seconds)

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import Histogram
 import StreamRecCore
 import StreamRecServer
@@ -30,6 +33,8 @@ struct Bench: ParsableCommand {
     var file: String?
     @Option(help: "Synthetic users.") var users: UInt64 = 100_000
     @Option(help: "Synthetic items (top-10 ranks all of them).") var items: UInt64 = 10_000
+    @Option(help: ArgumentHelp("Where to run zmq-floor's bare echo server, to time this client against it.", valueName: "endpoint"))
+    var echo = "tcp://127.0.0.1:47013"
     @Flag(help: "Measure memory instead: 1 M users, 100 k items, 10 M events in-process.") var rss = false
 
     func run() throws {
@@ -52,6 +57,7 @@ struct Bench: ParsableCommand {
             let floor = try ZMQFloor.measure(self.floor)
             samples["thr", default: []].append(floor.messagesPerSecond)
             samples["lat", default: []].append(floor.latencyP50)
+            samples["predict against zmq-floor echo p50.0", default: []].append(try echoP50(requests[0].1))
             for shape in IngestShape.allCases {
                 let count = shape == .json ? singleEvents : events
                 samples[shape.rawValue, default: []].append(try ingest.eventsPerSecond(messages[shape]!, events: count))
@@ -70,6 +76,17 @@ struct Bench: ParsableCommand {
             print("run \(run)/\(runs) done")
         }
         report(samples)
+    }
+
+    /// p50 in µs of this client's predict requests bounced by zmq-floor's echo server.
+    private func echoP50(_ requests: [[UInt8]]) throws -> Double {
+        let pid = try ZMQFloor.startEcho(floor, endpoint: echo)
+        defer {
+            kill(pid, SIGTERM)
+            waitpid(pid, nil, 0)
+        }
+        let client = try QueryClient(endpoint: echo, timeout: 10)
+        return Double(try LatencyRun(client: client).measure(requests, count: queries, expectOK: false).valueAtPercentile(50)) / 1000
     }
 
     /// Synthetic events, or the file's events repeated until there are `count`.
@@ -104,6 +121,9 @@ struct Bench: ParsableCommand {
             let target = ingestTargets[shape].map { ">= \($0) x thr \(rate / thr >= $0 ? "met" : "MISSED")" } ?? ""
             print(pad("ingest \(shape.rawValue) (events/s)", 44) + pad("\(Int(rate))", 16) + pad(fixed(rate / thr, 3), 10) + target)
         }
+        let echo = median("predict against zmq-floor echo p50.0")
+        print(pad("predict against zmq-floor echo p50.0 (us)", 44) + pad(fixed(echo, 1), 16) + pad(fixed(echo / lat, 3), 10)
+              + "(this client, no daemon)")
         let latencyTargets = ["predict idle p50.0": 1.15, "top-10 idle p50.0": 1.5]
         for name in ["predict", "top-10"] {
             for state in ["idle", "under ingest"] {

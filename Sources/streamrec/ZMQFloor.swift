@@ -22,6 +22,17 @@ struct ZMQFloor {
         return ZMQFloor(messagesPerSecond: rate, latencyP50: p50)
     }
 
+    /// Starts `path echo endpoint`, a bare libzmq REP echo server, and returns
+    /// its pid: timing our own client against it splits a round trip into
+    /// what the client and libzmq cost and what the daemon adds.
+    static func startEcho(_ path: String, endpoint: String) throws -> pid_t {
+        var pid = pid_t()
+        var argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup("echo"), strdup(endpoint), nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, path, nil, nil, &argv, environ) == 0 else { throw DaemonError("cannot start \(path) echo") }
+        return pid
+    }
+
     /// The command's standard output.
     private static func run(_ command: String) throws -> String {
         guard let pipe = popen(command, "r") else { throw DaemonError("cannot run \(command)") }

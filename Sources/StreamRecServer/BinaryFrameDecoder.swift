@@ -24,12 +24,15 @@ public enum BinaryFrameDecoder {
 
     /// The events of a frame, or why it is refused (for tests and tools).
     public static func decode(_ frame: UnsafeRawBufferPointer, limits: EventLimits) -> Result<[RatingEvent], Rejection> {
-        validate(frame, limits: limits).map { count in
-            var events: [RatingEvent] = []
-            events.reserveCapacity(count)
-            forEach(frame) { events.append($0) }
-            return events
-        }
+        validate(frame, limits: limits).map { collect(frame, count: $0) }
+    }
+
+    /// The `count` events of a frame that `validate` accepted, as an array.
+    static func collect(_ frame: UnsafeRawBufferPointer, count: Int) -> [RatingEvent] {
+        var events: [RatingEvent] = []
+        events.reserveCapacity(count)
+        forEach(frame) { events.append($0) }
+        return events
     }
 
     /// One pass over the frame: with `limits`, checks every event and calls

@@ -46,10 +46,11 @@ public struct Engine {
     }
 
     /// Applies a binary frame straight into the model once all of it checks out:
-    /// no event array, no Strings for integer IDs.
+    /// no Strings for integer IDs, and an event array only for the log (one per frame).
     private mutating func ingestBinary(_ frame: UnsafeRawBufferPointer) -> Rejection? {
         switch BinaryFrameDecoder.validate(frame, limits: limits) {
         case .success(let count):
+            journal?.append(.events(BinaryFrameDecoder.collect(frame, count: count)))
             BinaryFrameDecoder.forEach(frame) { model.observe($0) }
             counters.countApplied(count)
             return nil

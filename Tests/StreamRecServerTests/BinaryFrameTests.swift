@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import StreamRecCore
 @testable import StreamRecServer
@@ -89,6 +90,23 @@ final class BinaryFrameTests: XCTestCase {
         invalidUTF8[9] = 0xC3  // a lead byte followed by ASCII
         guard case .failure(let rejection) = decode(invalidUTF8) else { return XCTFail("accepted invalid UTF-8") }
         XCTAssertEqual(rejection.reason, .badID)
+    }
+
+    /// Applied binary frames go to the write-ahead log (refused ones do not), and recovery from it rebuilds the same model.
+    func testBinaryFramesAreLogged() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamrec-binlog-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        var engine = makeEngine()
+        let start = engine.model
+        engine.journal = LogWriter(directory: dir, policy: .always, nextSequence: 0, now: 0) { XCTFail($0) }
+        _ = BinaryFrame.encode(events).withUnsafeBytes { engine.ingest($0) }
+        _ = Array(BinaryFrame.encode(events).dropLast()).withUnsafeBytes { engine.ingest($0) }
+        engine.journal?.close(now: 1)
+        var recovered = start
+        _ = try LogRecovery.recover(model: &recovered, from: 0, directory: dir, repair: false)
+        XCTAssertEqual(recovered.eventsApplied, 3)
+        XCTAssertTrue(recovered == engine.model, "the log rebuilds the model the frames built")
     }
 
     /// Seeded random damage (byte flips, cuts, splices) never crashes, and a frame either applies whole or leaves the model untouched; counters always add up.

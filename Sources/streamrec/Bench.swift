@@ -36,10 +36,19 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Where to run zmq-floor's bare echo server, to time this client against it.", valueName: "endpoint"))
     var echo = "tcp://127.0.0.1:47013"
     @Flag(help: "Measure memory instead: 1 M users, 100 k items, 10 M events in-process.") var rss = false
+    @Flag(help: "Measure top-10 compute time in-process over 10 k, 100 k and 1 M items instead.") var topScan = false
+    @Flag(help: "Measure serving instead: top-10 idle and under ingest at --ingest-fraction of the measured maximum, and throughput with 1 and --clients clients.")
+    var serving = false
+    @Option(help: "With --serving: the share of the maximum binary ingest rate to load the daemon with.") var ingestFraction = 0.5
+    @Option(help: "With --serving: parallel clients for the throughput figure.") var clients = 4
 
     func run() throws {
         if rss {
             BenchRSS.run(users: 1_000_000, items: 100_000, events: 10_000_000, settings: ModelSettings())
+            return
+        }
+        if topScan {
+            BenchTopScan.run(catalogues: [10_000, 100_000, 1_000_000], users: 10_000, queries: 300, settings: ModelSettings())
             return
         }
         let context = try Context()
@@ -52,6 +61,7 @@ struct Bench: ParsableCommand {
             messages[shape] = shape.messages(Array(pool.prefix(shape == .json ? singleEvents : events)), batch: batch)
         }
         let requests = queryRequests(pool)
+        if serving { return try measureServing(ingest: ingest, latency: latency, messages: messages[.binary]!, top: requests[1].1, context: context) }
         var samples: [String: [Double]] = [:]
         for run in 1...runs {
             let floor = try ZMQFloor.measure(self.floor)
@@ -76,6 +86,37 @@ struct Bench: ParsableCommand {
             print("run \(run)/\(runs) done")
         }
         report(samples)
+    }
+
+    /// The serving figures (issue 7), medians over `runs`.
+    private func measureServing(ingest: IngestRun, latency: LatencyRun, messages: [[UInt8]], top: [[UInt8]],
+                                context: Context) throws {
+        let serving = ServingRun(pull: pull, rep: options.rep, stats: ingest.stats, context: context)
+        var samples: [String: [Double]] = [:]
+        for run in 1...runs {
+            let floor = try ZMQFloor.measure(self.floor)
+            samples["lat p50", default: []].append(floor.latencyP50)
+            let maxRate = try ingest.eventsPerSecond(messages, events: events)
+            samples["max binary ingest (events/s)", default: []].append(maxRate)
+            let idle = try latency.measure(top, count: queries / 4)
+            let paced = try BackgroundIngest(pull: pull, messages: messages, messagesPerSecond: ingestFraction * maxRate / Double(batch))
+            let busy = try latency.measure(top, count: queries / 4)
+            paced.finish()
+            for (name, h) in [("idle", idle), ("under ingest", busy)] {
+                for p in [50.0, 99.0] { samples["top-10 \(name) p\(Int(p)) (us)", default: []].append(Double(h.valueAtPercentile(p)) / 1000) }
+            }
+            for c in [1, clients] {
+                samples["top-10 throughput, \(c) clients (queries/s)", default: []].append(try serving.throughput(top, clients: c, seconds: 3))
+            }
+            print("run \(run)/\(runs) done")
+        }
+        func median(_ key: String) -> Double { let s = (samples[key] ?? []).sorted(); return s.isEmpty ? .nan : s[s.count / 2] }
+        let lat = median("lat p50")
+        print("\nmedians of \(runs) runs over \(items) items; zmq-floor lat p50 \(fixed(lat, 1)) us; load: \(fixed(ingestFraction, 2)) x max ingest")
+        for key in samples.keys.sorted() { print("\(key): \(fixed(median(key), 1))") }
+        print("top-10 idle p50 / lat p50: \(fixed(median("top-10 idle p50 (us)") / lat, 3))")
+        print("top-10 p99 under ingest / idle p99: \(fixed(median("top-10 under ingest p99 (us)") / median("top-10 idle p99 (us)"), 3))")
+        print("throughput \(clients) clients / 1 client: \(fixed(median("top-10 throughput, \(clients) clients (queries/s)") / median("top-10 throughput, 1 clients (queries/s)"), 3))")
     }
 
     /// p50 in µs of this client's predict requests bounced by zmq-floor's echo server.

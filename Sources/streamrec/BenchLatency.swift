@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import Histogram
 import StreamRecCore
@@ -26,19 +29,25 @@ struct LatencyRun {
 }
 
 /// A producer pushing binary batches in a loop on another thread, to measure
-/// queries while the daemon ingests.
+/// queries while the daemon ingests: at full speed, or paced to
+/// `messagesPerSecond`.
 final class BackgroundIngest: @unchecked Sendable {
     private let stop = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
 
-    init(pull: String, messages: [[UInt8]]) throws {
+    init(pull: String, messages: [[UInt8]], messagesPerSecond: Double? = nil) throws {
         let socket = try Socket(Context(), .push)
         try socket.setOption(SocketOption.linger, Int32(0))
         try socket.setOption(SocketOption.sendTimeout, Int32(100))
         try socket.connect(pull)
         DispatchQueue.global().async { [self] in
             var n = 0
+            let start = Clock.monotonic()
             while !stop.load(ordering: .relaxed) {
+                if let rate = messagesPerSecond, Double(n) > (Clock.monotonic() - start) * rate {
+                    usleep(200)
+                    continue
+                }
                 _ = try? socket.send(messages[n % messages.count])
                 n += 1
             }

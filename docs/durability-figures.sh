@@ -4,7 +4,7 @@
 #      anime stream, 419,943 events), and the ratio to `no`;
 #   2. recovery time for TEN_M logged events (kill -9, restart, read the
 #      "replayed the write-ahead log" line).
-# Usage: scripts/durability-figures.sh [throughput|recovery|all]   (from the repo root)
+# Usage: docs/durability-figures.sh [throughput|recovery|all]   (from the repo root)
 set -eu
 BIN=${BIN:-.build/release}
 DATA=${DATA:-../shared/data/anime/stream.tsv.gz}

@@ -32,7 +32,11 @@ final class MetricsEndpointTests: XCTestCase {
         _ = E2E.ask(client, E2E.op("top", ("user", .number("1"))))
         _ = E2E.ask(client, E2E.op("no-such-op"))
         // The loop refreshes metrics at most every 50 ms; wait for the refresh.
-        let after = try XCTUnwrap(scrape(server, until: #"streamrec_events_rejected_total{reason="bad_id"}"#, is: 1))
+        let after = try XCTUnwrap(scrape(server, until: [
+            ("streamrec_events_applied_total", Double(data.events.count)),
+            (#"streamrec_events_rejected_total{reason="bad_id"}"#, 1),
+            ("streamrec_users", Double(data.users.count)),
+        ]))
         XCTAssertEqual(metricValue(after, "streamrec_events_applied_total"), Double(data.events.count), after)
         XCTAssertEqual(metricValue(after, "streamrec_events_received_total"), Double(data.events.count + 2))
         XCTAssertEqual(metricValue(after, #"streamrec_events_rejected_total{reason="not_json"}"#), 1)
@@ -46,18 +50,18 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertGreaterThan(metricValue(after, "streamrec_model_bytes") ?? 0, 0)
 
         let snapshot = try XCTUnwrap(E2E.ask(client, E2E.op("snapshot")))
-        let withSnapshot = try XCTUnwrap(scrape(server, until: "streamrec_snapshot_bytes", is: snapshot["bytes"]?.double ?? -1))
+        let withSnapshot = try XCTUnwrap(scrape(server, until: [("streamrec_snapshot_bytes", snapshot["bytes"]?.double ?? -1)]))
         XCTAssertEqual(metricValue(withSnapshot, "streamrec_snapshot_bytes"), snapshot["bytes"]?.double, withSnapshot)
         XCTAssertNotNil(metricValue(withSnapshot, "streamrec_snapshot_age_seconds"))
     }
 
-    /// Scrapes /metrics until `metric` reads `value` (or 2 s pass) and returns the last body.
-    private func scrape(_ server: MetricsHTTPServer, until metric: String, is value: Double) -> String? {
-        let deadline = Clock.monotonic() + 2
+    /// Scrapes /metrics until every metric reads its value (or 5 s pass) and returns the last body.
+    private func scrape(_ server: MetricsHTTPServer, until expected: [(String, Double)]) -> String? {
+        let deadline = Clock.monotonic() + 5
         var body: String?
         repeat {
             body = httpGet(server.address, "/metrics")?.body
-            if let body, metricValue(body, metric) == value { break }
+            if let body, expected.allSatisfy({ metricValue(body, $0.0) == $0.1 }) { break }
             usleep(10_000)
         } while Clock.monotonic() < deadline
         return body

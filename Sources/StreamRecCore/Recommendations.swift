@@ -47,36 +47,20 @@ extension Model {
     }
 
     /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of
-    /// `top`. One SIMD dot product per row; a row that cannot beat the worst
-    /// one kept is rejected with one comparison, before the heap.
+    /// `top`, one SIMD dot product per row.
     func scan(n: Int, vector: UserVector, table: FactorTable, bias: [Float], candidates: [Int32]?,
               excluded: RowBitmap) -> [(score: Double, row: Int32)] {
-        var selector = TopSelector(limit: n)
-        let stride = table.stride, filtering = !excluded.words.isEmpty, base = vector.base
-        vector.values.withUnsafeBufferPointer { p in
+        let stride = table.stride, base = vector.base
+        return vector.values.withUnsafeBufferPointer { p in
             table.values.withUnsafeBufferPointer { rows in
                 bias.withUnsafeBufferPointer { bias in
                     let p = p.baseAddress!, rows = rows.baseAddress!
-                    var admission = -Double.infinity
-                    @inline(__always) func consider(_ i: Int) {
-                        let score = Double(base + bias[i] + FactorKernel.simdDot(p, rows + i * stride, stride))
-                        guard score > admission else { return }  // ties go to the earlier row, already kept
-                        selector.offer(score: score, row: Int32(i))
-                        admission = selector.admissionScore
-                    }
-                    if let candidates {
-                        var offered = RowBitmap(rows: table.rows)
-                        for i in candidates where !(filtering && excluded.contains(Int(i))) && !offered.contains(Int(i)) {
-                            offered.insert(i)
-                            consider(Int(i))
-                        }
-                    } else {
-                        for i in 0..<table.rows where !(filtering && excluded.contains(i)) { consider(i) }
+                    return select(n: n, candidates: candidates, excluded: excluded) { i in
+                        Double(base + bias[i] + FactorKernel.simdDot(p, rows + i * stride, stride))
                     }
                 }
             }
         }
-        return selector.sorted()
     }
 
     /// The `n` items rated by the most distinct users, most first; ties go to
@@ -106,21 +90,28 @@ extension Model {
     }
 
     /// The `n` best rows by `score`, over `candidates` (all rows when nil),
-    /// skipping rows in `excluded` (an empty bitmap excludes nothing).
+    /// skipping rows in `excluded` (an empty bitmap excludes nothing). A row
+    /// that cannot beat the worst one kept is rejected with one comparison,
+    /// before the heap; ties go to the earlier row, already kept.
     @inline(__always)
     func select(n: Int, candidates: [Int32]?, excluded: RowBitmap, score: (Int) -> Double) -> [(score: Double, row: Int32)] {
         var selector = TopSelector(limit: n)
+        var admission = -Double.infinity
         let filtering = !excluded.words.isEmpty
+        @inline(__always) func consider(_ i: Int) {
+            let value = score(i)
+            guard value > admission else { return }
+            selector.offer(score: value, row: Int32(i))
+            admission = selector.admissionScore
+        }
         if let candidates {
             var offered = RowBitmap(rows: items.count)  // a candidate listed twice is offered once
             for i in candidates where !(filtering && excluded.contains(Int(i))) && !offered.contains(Int(i)) {
                 offered.insert(i)
-                selector.offer(score: score(Int(i)), row: i)
+                consider(Int(i))
             }
         } else {
-            for i in 0..<items.count where !(filtering && excluded.contains(i)) {
-                selector.offer(score: score(i), row: Int32(i))
-            }
+            for i in 0..<items.count where !(filtering && excluded.contains(i)) { consider(i) }
         }
         return selector.sorted()
     }

@@ -33,7 +33,10 @@ struct TopSelector {
     /// The score an offer must beat to be kept: the worst kept once full.
     /// Scans test it before offering, which skips the heap for almost
     /// every candidate of a large catalogue.
-    var admissionScore: Double { heap.count < limit ? -.infinity : heap[0].score }
+    var admissionScore: Double {
+        if limit == 0 { return .infinity }
+        return heap.count < limit ? -.infinity : heap[0].score
+    }
 
     /// The kept pairs, best first.
     func sorted() -> [(score: Double, row: Int32)] {

@@ -462,3 +462,19 @@ final class E2EDaemonProcess {
         if process.isRunning { _ = crash(timeout: 5) }
     }
 }
+
+/// Runs an executable to completion and returns its exit status and its
+/// stdout and stderr together.
+func e2eRun(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, output)
+}

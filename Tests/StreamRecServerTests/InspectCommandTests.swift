@@ -7,16 +7,7 @@ import XCTest
 final class InspectCommandTests: XCTestCase {
     private func inspect(_ path: String) throws -> (status: Int32, output: String) {
         let executable = try XCTUnwrap(E2EExecutable.url("streamrec"), "streamrec not built")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["inspect", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+        return try e2eRun(executable, ["inspect", path])
     }
 
     /// An intact segment and snapshot print their counts and `status: ok` (exit 0); a torn segment and a bit-flipped

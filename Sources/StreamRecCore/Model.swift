@@ -33,11 +33,16 @@ public struct Model: Sendable, Equatable {
     public internal(set) var maxRating: Float = -.infinity
     /// Per item: how many distinct users rated it.
     public internal(set) var popularity: [UInt32] = []
-    /// Per user: the items they rated, in order of first rating.
-    public internal(set) var ratedItems: [[Int32]] = []
-    /// Every (user, item) pair rated, as `user << 32 | item`, so a re-rating
-    /// does not count twice towards popularity.
+    /// Every (user, item) pair rated, as `user << 32 | item`: a re-rating
+    /// does not count twice towards popularity, and `top` leaves out what a
+    /// user rated by asking it (only for items good enough to make the list).
     public internal(set) var ratedPairs = PairSet()
+    /// The item-neighbour head: per user the items they liked (rated at or
+    /// above the positive threshold), and per item the items most often
+    /// liked by the same users. `top` blends it with the embedding score.
+    /// Both empty when the head is off (neighbour slots 0).
+    public internal(set) var liked = LikedHistory()
+    public internal(set) var neighbours: NeighbourTable
     /// The ranking head, trained only by pairwise steps and used only by
     /// `top`: user rows r_u, item rows s_i and item biases c_i. Kept apart
     /// from the rating head because pairwise steps on shared parameters cost
@@ -66,6 +71,7 @@ public struct Model: Sendable, Equatable {
         itemFactors = FactorTable(dimension: settings.factors)
         userRankFactors = FactorTable(dimension: settings.factors)
         itemRankFactors = FactorTable(dimension: settings.factors)
+        neighbours = NeighbourTable(limit: settings.neighbourSlots)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
     }
@@ -77,6 +83,9 @@ public struct Model: Sendable, Equatable {
 
     /// True when pairwise ranking is on, so `top` ranks with the ranking head.
     public var hasRankingHead: Bool { settings.negatives > 0 }
+
+    /// True when the item-neighbour head is on.
+    public var hasNeighbourHead: Bool { settings.neighbourSlots > 0 }
 
     // MARK: Learning
 
@@ -107,7 +116,8 @@ public struct Model: Sendable, Equatable {
         }
     }
 
-    /// Updates what the model counts: mean, range, popularity, reservoir.
+    /// Updates what the model counts: mean, range, popularity, neighbours,
+    /// reservoir.
     private mutating func record(user u: Int32, item i: Int32, rating: Float) {
         ratingSum += Double(rating)
         ratingCount += 1
@@ -115,7 +125,7 @@ public struct Model: Sendable, Equatable {
         maxRating = max(maxRating, rating)
         if ratedPairs.insert(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))).inserted {
             popularity[Int(i)] += 1
-            ratedItems[Int(u)].append(i)
+            if hasNeighbourHead, rating >= settings.positiveThreshold { countLike(user: u, item: i) }
         }
         reservoir.append(RecentEvent(user: u, item: i, rating: rating))
         eventsApplied += 1
@@ -193,6 +203,17 @@ public struct Model: Sendable, Equatable {
         }
     }
 
+    /// Counts item `i` as co-liked with each of the user's recent likes (both
+    /// ways), then records the like. Only a pair's first rating counts, so a
+    /// re-rating never counts a co-like twice.
+    private mutating func countLike(user u: Int32, item i: Int32) {
+        for k in liked.recent(u, limit: settings.neighbourHistory) {
+            neighbours.count(i, for: k)
+            neighbours.count(k, for: i)
+        }
+        liked.append(user: u, item: i)
+    }
+
     /// An item the user has not rated, other than `positive`; nil after a few
     /// unlucky draws (a user who rated nearly everything).
     private mutating func sampleNegative(for u: Int32, positive i: Int32) -> Int32? {
@@ -214,7 +235,7 @@ public struct Model: Sendable, Equatable {
         userBiasSteps.append(0)
         userRowPower.append(0)
         if hasRankingHead { userRankFactors.appendRow(scale: initScale, using: &rng) }
-        ratedItems.append([])
+        if hasNeighbourHead { liked.appendUser() }
         return index
     }
 
@@ -228,6 +249,7 @@ public struct Model: Sendable, Equatable {
             itemRankFactors.appendRow(scale: initScale, using: &rng)
             itemRankBias.append(0)
         }
+        if hasNeighbourHead { neighbours.appendRow() }
         popularity.append(0)
         return index
     }
@@ -258,6 +280,12 @@ public struct Model: Sendable, Equatable {
     func clamp(_ score: Float) -> Float {
         guard minRating <= maxRating else { return score }
         return min(max(score, minRating), maxRating)
+    }
+
+    /// True when `user` has rated `item` (both known).
+    public func hasRated(user: ExternalID, item: ExternalID) -> Bool {
+        guard let u = users.index(of: user), let i = items.index(of: item) else { return false }
+        return ratedPairs.contains(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i)))
     }
 
     /// The predicted rating of `item` by `user`, clamped to the ratings seen.

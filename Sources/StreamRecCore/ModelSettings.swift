@@ -51,6 +51,17 @@ public struct ModelSettings: Sendable, Equatable {
     public var sampler: NegativeSampler = .uniform
     /// Recent events kept for background replay and popular sampling.
     public var reservoirSize: Int = 1_000_000
+    /// Most neighbours counted per item by the item-neighbour head; 0 turns
+    /// the head off.
+    public var neighbourSlots: Int = 1024
+    /// How many of a user's most recent likes a new like is counted with,
+    /// and `top` recommends from.
+    public var neighbourHistory: Int = 20
+    /// A neighbour's co-like count is divided by (its popularity + 1) to this
+    /// power, so popular items do not neighbour everything.
+    public var neighbourExponent: Float = 0.5
+    /// Weight of the neighbour score against the embedding score in `top`.
+    public var neighbourWeight: Float = 100
 
     public init() {}
 
@@ -80,6 +91,11 @@ public struct ModelSettings: Sendable, Equatable {
                   "pairwise learning rate must be in [0, 10), got \(pairwiseLearningRate)")
         try check(positiveThreshold.isFinite, "positive threshold must be finite")
         try check((0...100_000_000).contains(reservoirSize), "reservoir size must be 0...100000000, got \(reservoirSize)")
+        try check((0...4096).contains(neighbourSlots), "neighbour slots must be 0...4096, got \(neighbourSlots)")
+        try check((1...10_000).contains(neighbourHistory), "neighbour history must be 1...10000, got \(neighbourHistory)")
+        try check(neighbourExponent.isFinite && (0...4).contains(neighbourExponent),
+                  "neighbour exponent must be in [0, 4], got \(neighbourExponent)")
+        try check(neighbourWeight.isFinite && neighbourWeight >= 0, "neighbour weight must be >= 0, got \(neighbourWeight)")
         try check(sampler == .uniform || reservoirSize > 0, "the popular sampler needs a reservoir (reservoir size > 0)")
     }
 }

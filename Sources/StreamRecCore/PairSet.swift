@@ -56,6 +56,9 @@ public struct PairSet: Sendable, Equatable {
         return (inserted, count)
     }
 
+    /// Every pair, in table order (which depends only on the order of inserts).
+    public var elements: LazyFilterSequence<[UInt64]> { slots.lazy.filter { $0 != Self.empty } }
+
     /// Doubles the table and re-inserts every pair.
     private mutating func grow() {
         let old = slots

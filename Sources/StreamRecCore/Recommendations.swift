@@ -14,26 +14,31 @@ extension Model {
 
     /// The best items for a stored or anonymous user, within the query's filters.
     ///
-    /// With pairwise ranking on, items are ranked by the ranking head and the
-    /// score is its (unitless) ranking score. Otherwise the score is the
-    /// unclamped predicted rating, so the order among items predicted above
-    /// the top of the scale is kept. A user the model cannot place (unknown,
-    /// or anonymous with no known items) gets the popularity list, with the
-    /// item's popularity count as its score and `.popular` as the source.
+    /// Items are ranked by the embedding score plus the neighbour score (see
+    /// `neighbourBias`). The embedding score is the ranking head's (unitless)
+    /// score with pairwise ranking on, otherwise the unclamped predicted
+    /// rating, so the order among items predicted above the top of the scale
+    /// is kept. A user the model cannot place (unknown, or anonymous with no
+    /// known items) gets the popularity list, with the item's popularity
+    /// count as its score and `.popular` as the source.
     public func top(_ query: TopQuery) -> (items: [(item: ExternalID, score: Float)], source: AnswerSource) {
         var excluded = RowBitmap(rows: items.count)
         for id in query.exclude { if let i = items.index(of: id) { excluded.insert(i) } }
         let candidates = query.candidates.map { $0.compactMap { items.index(of: $0) } }
 
         let vector: UserVector?
+        var seenBy: Int32? = nil
+        var likes: [Int32] = []
         switch query.who {
         case .user(let id):
             guard let u = users.index(of: id) else { vector = nil; break }
-            if query.excludeSeen { for i in ratedItems[Int(u)] { excluded.insert(i) } }
+            if query.excludeSeen { seenBy = u }
+            if hasNeighbourHead { likes = Array(liked.recent(u, limit: settings.neighbourHistory)) }
             vector = storedVector(Int(u))
         case .anonymous(let given):
             let known = given.compactMap { g in items.index(of: g.item).map { (item: $0, rating: g.rating ?? maxRatingSeen) } }
             if query.excludeSeen { for g in known { excluded.insert(g.item) } }
+            likes = known.filter { $0.rating >= settings.positiveThreshold }.suffix(settings.neighbourHistory).map(\.item)
             vector = known.isEmpty ? nil : foldIn(known)
         }
         guard let vector else {
@@ -41,21 +46,43 @@ extension Model {
             return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .popular)
         }
         let table = hasRankingHead ? itemRankFactors : itemFactors
-        let best = scan(n: query.n, vector: vector, table: table, bias: hasRankingHead ? itemRankBias : itemBias,
-                        candidates: candidates, excluded: excluded)
+        let bias = neighbourBias(likes, over: hasRankingHead ? itemRankBias : itemBias)
+        let best = scan(n: query.n, vector: vector, table: table, bias: bias,
+                        candidates: candidates, excluded: excluded, seenBy: seenBy)
         return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
+    }
+
+    /// The item biases `top` scans with: `bias` plus, for each neighbour j of
+    /// the user's recent likes, w · (co-likes of j) / (likes · (popularity_j + 1)^x).
+    ///
+    /// Folding the neighbour score into the per-item bias keeps one scan loop
+    /// for both heads. The counts are averaged over the likes so the weight
+    /// means the same for a user with 3 likes and one with 50; the popularity
+    /// power stops items everyone likes from topping every list. On the anime
+    /// stream the blend lifts prequential HR@10 from 0.066 (embeddings alone)
+    /// to above popularity (see docs/EVALUATION.md).
+    func neighbourBias(_ likes: [Int32], over bias: [Float]) -> [Float] {
+        guard hasNeighbourHead, !likes.isEmpty else { return bias }
+        var score = [Float](repeating: 0, count: items.count)
+        for k in likes { neighbours.rows[Int(k)].forEach { j, c in score[Int(j)] += Float(c) } }
+        let scale = settings.neighbourWeight / Float(likes.count), power = settings.neighbourExponent
+        var combined = bias
+        for j in 0..<items.count where score[j] > 0 {
+            combined[j] += scale * score[j] / powf(Float(popularity[j]) + 1, power)
+        }
+        return combined
     }
 
     /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of
     /// `top`, one SIMD dot product per row.
     func scan(n: Int, vector: UserVector, table: FactorTable, bias: [Float], candidates: [Int32]?,
-              excluded: RowBitmap) -> [(score: Double, row: Int32)] {
+              excluded: RowBitmap, seenBy: Int32? = nil) -> [(score: Double, row: Int32)] {
         let stride = table.stride, base = vector.base
         return vector.values.withUnsafeBufferPointer { p in
             table.values.withUnsafeBufferPointer { rows in
                 bias.withUnsafeBufferPointer { bias in
                     let p = p.baseAddress!, rows = rows.baseAddress!
-                    return select(n: n, candidates: candidates, excluded: excluded) { i in
+                    return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy) { i in
                         Double(base + bias[i] + FactorKernel.simdDot(p, rows + i * stride, stride))
                     }
                 }
@@ -90,17 +117,26 @@ extension Model {
     }
 
     /// The `n` best rows by `score`, over `candidates` (all rows when nil),
-    /// skipping rows in `excluded` (an empty bitmap excludes nothing). A row
-    /// that cannot beat the worst one kept is rejected with one comparison,
-    /// before the heap; ties go to the earlier row, already kept.
+    /// skipping rows in `excluded` (an empty bitmap excludes nothing) and
+    /// items rated by user `seenBy`. A row that cannot beat the worst one
+    /// kept is rejected with one comparison, before the heap; ties go to the
+    /// earlier row, already kept.
+    ///
+    /// Rated items are checked in the pair set only for rows that pass that
+    /// comparison (a few dozen per scan), rather than marking all of a
+    /// user's rated items in a bitmap first: that needed a per-user list of
+    /// rated items, the biggest memory cost after the embeddings.
     @inline(__always)
-    func select(n: Int, candidates: [Int32]?, excluded: RowBitmap, score: (Int) -> Double) -> [(score: Double, row: Int32)] {
+    func select(n: Int, candidates: [Int32]?, excluded: RowBitmap, seenBy: Int32? = nil,
+                score: (Int) -> Double) -> [(score: Double, row: Int32)] {
         var selector = TopSelector(limit: n)
         var admission = -Double.infinity
         let filtering = !excluded.words.isEmpty
+        let userKey = seenBy.map { UInt64(UInt32($0)) << 32 }
         @inline(__always) func consider(_ i: Int) {
             let value = score(i)
             guard value > admission else { return }
+            if let userKey, ratedPairs.contains(userKey | UInt64(UInt32(i))) { return }
             selector.offer(score: value, row: Int32(i))
             admission = selector.admissionScore
         }

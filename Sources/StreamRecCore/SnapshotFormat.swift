@@ -1,8 +1,8 @@
-/// The snapshot file format, version 2. All integers and floats are little-endian.
+/// The snapshot file format, version 3. All integers and floats are little-endian.
 ///
 ///     offset  size  field
 ///     0       8     magic "SRSNAP\r\n" (the CR LF, as in PNG, exposes text-mode mangling)
-///     8       4     format version (2)
+///     8       4     format version (3)
 ///     12      4     flags, 0 (reserved)
 ///     16      8     log position P: the sequence number of the first write-ahead
 ///                   log record this snapshot does NOT include (see `WALFormat`)
@@ -13,6 +13,9 @@
 /// Version 1 had no log position (its header was 24 bytes: the length sat at
 /// 16). It is still read, as position 0: a v1 file predates the log, so a log
 /// next to it was started by a v2 daemon from that very snapshot, at 0.
+/// Versions 1 and 2 had no item-neighbour head and stored rated items as
+/// per-user lists; they are still read, and the head starts empty with the
+/// default settings (it learns from the next likes on).
 ///
 /// The log position sits in the header, not the payload, because it is log
 /// metadata rather than model state, and because pruning old log segments
@@ -22,30 +25,36 @@
 /// Payload: the settings (u32 factors, f32 learning rate, f32 bias learning
 /// rate, f32 regularization, u64 seed, f32 init scale, u8 optimizer, u32
 /// negatives, f32 pairwise learning rate, f32 positive threshold, u8 sampler,
-/// u32 reservoir size), u64 RNG state, u64 creation time (Unix ms), f64
+/// u32 reservoir size, u32 neighbour slots, u32 neighbour history, f32
+/// neighbour exponent, f32 neighbour weight), u64 RNG state, u64 creation time (Unix ms), f64
 /// rating sum, u64 rating count, f32 min and max rating, u64 events applied;
 /// then the user IDs and item IDs (u32 count, then per ID a tag byte:
 /// 0 = u64 integer, 1 = u16 length + UTF-8 text); then per side (users, then
 /// items) k floats per row, one f32 bias, one f32 bias step count and one
 /// f32 row gradient power per row; when pairwise ranking is on (negatives > 0)
 /// the ranking head: k floats per user row, k floats per item row and one f32
-/// ranking bias per item; then per user a u32 count and the u32 rows
-/// of the items they rated; then the reservoir (u32 count, u32 next slot,
-/// and per event i32 user row, i32 item row, f32 rating).
+/// ranking bias per item; then the rated pairs (u64 count, then per pair u64
+/// user row << 32 | item row); when the neighbour head is on (neighbour
+/// slots > 0) the likes (u32 count, then per like i32 item row and i32 index
+/// of the same user's previous like or -1, then per user the i32 index of
+/// their newest like or -1) and per item its neighbours (u32 count, then
+/// per neighbour i32 item row and u32 co-like count); then the reservoir (u32 count, u32 next slot, and per event
+/// i32 user row, i32 item row, f32 rating).
 ///
 /// Enums are stored as their position in `allCases`, so reordering a case is
 /// a format change.
 ///
 /// Rows are stored unpadded (k floats, not the in-memory SIMD stride), so a
-/// change of SIMD width never changes the format. Popularity and the set of
-/// rated pairs are not stored: they are rebuilt from the rated lists, which
-/// cannot then disagree with them. We rejected a self-describing format
+/// change of SIMD width never changes the format. Popularity is not stored:
+/// it is rebuilt from the rated pairs, which cannot then disagree with it.
+/// The pairs are stored flat rather than grouped per user (as v2 did): the
+/// model no longer keeps per-user lists, and a flat list loads with one copy. We rejected a self-describing format
 /// (JSON, protobuf): the embeddings dominate the size, and raw floats load
 /// with one copy per table. One checksum over the whole file (rather than per
 /// section) is enough because a snapshot is only ever read whole.
 public enum SnapshotFormat {
     public static let magic: [UInt8] = Array("SRSNAP\r\n".utf8)
-    public static let version: UInt32 = 2
+    public static let version: UInt32 = 3
     static let headerSize = 32
     /// Longest text ID a snapshot can hold (the u16 length field).
     public static let maxTextIDBytes = Int(UInt16.max)
@@ -55,7 +64,8 @@ public enum SnapshotFormat {
     public static func encode(_ model: Model, createdAtMillis: UInt64, logPosition: UInt64 = 0) -> [UInt8] {
         let k = model.settings.factors
         let estimate = headerSize + 64 + (model.users.count + model.items.count) * (k * 4 + 16)
-            + model.ratedPairs.count * 4 + model.users.count * 4
+            + model.ratedPairs.count * 8 + model.liked.entries.count * 8 + model.users.count * 4
+            + model.neighbours.rows.reduce(0) { $0 + 4 + $1.count * 8 }
         var w = ByteWriter(capacity: estimate)
         w.append(raw: magic.withUnsafeBytes { $0 })
         w.append(version)
@@ -70,6 +80,8 @@ public enum SnapshotFormat {
         w.append(UInt32(s.negatives)); w.append(s.pairwiseLearningRate); w.append(s.positiveThreshold)
         w.append(UInt8(NegativeSampler.allCases.firstIndex(of: s.sampler)!))
         w.append(UInt32(s.reservoirSize))
+        w.append(UInt32(s.neighbourSlots)); w.append(UInt32(s.neighbourHistory))
+        w.append(s.neighbourExponent); w.append(s.neighbourWeight)
         w.append(model.rng.state)
         w.append(createdAtMillis)
         w.append(model.ratingSum); w.append(model.ratingCount)
@@ -110,9 +122,20 @@ public enum SnapshotFormat {
             appendRows(model.itemRankFactors)
             w.append(contentsOf: model.itemRankBias)
         }
-        for rated in model.ratedItems {
-            w.append(UInt32(rated.count))
-            w.append(contentsOf: rated)
+        // Sorted, like the neighbours below, so equal models give equal files
+        // whatever order their hash tables hold them in.
+        w.append(UInt64(model.ratedPairs.count))
+        w.append(contentsOf: model.ratedPairs.elements.sorted())
+        if model.hasNeighbourHead {
+            w.append(UInt32(model.liked.entries.count))
+            w.append(contentsOf: model.liked.entries)
+            w.append(contentsOf: model.liked.newest)
+            for row in model.neighbours.rows {
+                w.append(UInt32(row.count))
+                var held: [(key: Int32, count: UInt32)] = []
+                row.forEach { held.append(($0, $1)) }
+                for (key, c) in held.sorted(by: { $0.key < $1.key }) { w.append(key); w.append(c) }
+            }
         }
         w.append(UInt32(model.reservoir.events.count))
         w.append(UInt32(model.reservoir.next))
@@ -141,7 +164,7 @@ public enum SnapshotFormat {
               Array(try r.readBytes(count: magic.count, "magic")) == magic
         else { throw FormatError.badMagic }
         let version = try r.read(UInt32.self, "version")
-        guard version == 1 || version == Self.version else { throw FormatError.unsupportedVersion(version) }
+        guard (1...Self.version).contains(version) else { throw FormatError.unsupportedVersion(version) }
         _ = try r.read(UInt32.self, "flags")
         let position = version == 1 ? 0 : try r.read(UInt64.self, "log position")
         let length = try r.read(UInt64.self, "payload length")
@@ -176,6 +199,12 @@ public enum SnapshotFormat {
         s.positiveThreshold = try r.readFloat("positive threshold")
         s.sampler = try readCase(&r, "sampler")
         s.reservoirSize = Int(try r.read(UInt32.self, "reservoir size"))
+        if header.version >= 3 {
+            s.neighbourSlots = Int(try r.read(UInt32.self, "neighbour slots"))
+            s.neighbourHistory = Int(try r.read(UInt32.self, "neighbour history"))
+            s.neighbourExponent = try r.readFloat("neighbour exponent")
+            s.neighbourWeight = try r.readFloat("neighbour weight")
+        }
         do { try s.validate() } catch { throw FormatError.invalid("\(error)") }
 
         var model = Model(settings: s)
@@ -204,21 +233,14 @@ public enum SnapshotFormat {
             model.itemRankBias = try r.readArray(Float.self, count: items, "item ranking biases")
         }
 
-        model.popularity = [UInt32](repeating: 0, count: model.items.count)
-        model.ratedItems.reserveCapacity(model.users.count)
-        for u in 0..<model.users.count {
-            let count = Int(try r.read(UInt32.self, "rated count of user \(u)"))
-            let rated = try r.readArray(Int32.self, count: count, "rated items of user \(u)")
-            for i in rated {
-                guard i >= 0, Int(i) < model.items.count else {
-                    throw FormatError.invalid("user \(u) rated item row \(i), but there are \(model.items.count) items")
-                }
-                guard model.ratedPairs.insert(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))).inserted else {
-                    throw FormatError.invalid("user \(u) lists item row \(i) twice")
-                }
-                model.popularity[Int(i)] += 1
-            }
-            model.ratedItems.append(rated)
+        model.popularity = [UInt32](repeating: 0, count: items)
+        if header.version >= 3 {
+            try readPairs(&r, into: &model)
+            if model.hasNeighbourHead { try readNeighbourHead(&r, into: &model) }
+        } else {
+            try readRatedLists(&r, into: &model)
+            for _ in 0..<users { model.liked.appendUser() }
+            for _ in 0..<items { model.neighbours.appendRow() }
         }
         let held = Int(try r.read(UInt32.self, "reservoir count"))
         let next = Int(try r.read(UInt32.self, "reservoir next slot"))
@@ -261,6 +283,70 @@ public enum SnapshotFormat {
         if version == 1 { return 0 }
         _ = try? r.read(UInt32.self, "flags")
         return try? r.read(UInt64.self, "log position")
+    }
+
+    /// Adds a rated pair while decoding, refusing rows out of range and repeats.
+    private static func addPair(user u: Int, item i: Int, to model: inout Model) throws {
+        guard (0..<model.users.count).contains(u), (0..<model.items.count).contains(i) else {
+            throw FormatError.invalid("rated pair (user row \(u), item row \(i)) out of range: \(model.users.count) users, \(model.items.count) items")
+        }
+        guard model.ratedPairs.insert(UInt64(u) << 32 | UInt64(i)).inserted else {
+            throw FormatError.invalid("user row \(u) rated item row \(i) twice")
+        }
+        model.popularity[i] += 1
+    }
+
+    /// The v3 rated pairs.
+    private static func readPairs(_ r: inout ByteReader, into model: inout Model) throws {
+        let count = try r.read(UInt64.self, "rated pair count")
+        try r.require(Int(clamping: count) &* 8, for: "rated pairs")
+        for _ in 0..<count {
+            let pair = try r.read(UInt64.self, "rated pair")
+            try addPair(user: Int(pair >> 32), item: Int(pair & 0xFFFF_FFFF), to: &model)
+        }
+    }
+
+    /// The v1 and v2 per-user lists of rated items.
+    private static func readRatedLists(_ r: inout ByteReader, into model: inout Model) throws {
+        for u in 0..<model.users.count {
+            let count = Int(try r.read(UInt32.self, "rated count of user \(u)"))
+            for i in try r.readArray(Int32.self, count: count, "rated items of user \(u)") {
+                try addPair(user: u, item: Int(i), to: &model)
+            }
+        }
+    }
+
+    /// The likes and the neighbour slots, checked so that every walk over
+    /// a user's likes ends (each like links only to an earlier one).
+    private static func readNeighbourHead(_ r: inout ByteReader, into model: inout Model) throws {
+        let items = Int32(model.items.count)
+        let count = Int(try r.read(UInt32.self, "like count"))
+        let entries = try r.readArray(LikedHistory.Entry.self, count: count, "likes")
+        for (n, e) in entries.enumerated() where !(0..<items).contains(e.item) || !(-1..<Int32(n)).contains(e.previous) {
+            throw FormatError.invalid("like #\(n) names item row \(e.item) and previous like \(e.previous)")
+        }
+        let newest = try r.readArray(Int32.self, count: model.users.count, "newest likes")
+        for (u, e) in newest.enumerated() where !(-1..<Int32(count)).contains(e) {
+            throw FormatError.invalid("user row \(u)'s newest like is #\(e) of \(count)")
+        }
+        model.liked.entries = entries
+        model.liked.newest = newest
+        for item in 0..<model.items.count {
+            let held = Int(try r.read(UInt32.self, "neighbour count of item \(item)"))
+            guard held <= model.settings.neighbourSlots else {
+                throw FormatError.invalid("item row \(item) holds \(held) neighbours, over the limit \(model.settings.neighbourSlots)")
+            }
+            var row = NeighbourCounts()
+            for _ in 0..<held {
+                let key = try r.read(Int32.self, "neighbour row")
+                let c = try r.read(UInt32.self, "neighbour count")
+                guard (0..<items).contains(key), c > 0, row.count(of: key) == 0 else {
+                    throw FormatError.invalid("item row \(item) holds neighbour row \(key) with count \(c) (out of range, zero or repeated)")
+                }
+                row.place(key, c)
+            }
+            model.neighbours.rows.append(row)
+        }
     }
 
     private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: String) throws -> T where T.AllCases == [T] {

@@ -45,6 +45,18 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Recent events kept for replay and popular sampling; 0 = none. Default \(defaults.reservoirSize).", valueName: "events"))
     public var reservoirSize: Int?
 
+    @Option(help: ArgumentHelp("Neighbours counted per item by the item-neighbour head; 0 = off. Default \(defaults.neighbourSlots).", valueName: "n"))
+    public var neighbourSlots: Int?
+
+    @Option(help: ArgumentHelp("A user's most recent likes that the neighbour head counts and recommends from. Default \(defaults.neighbourHistory).", valueName: "n"))
+    public var neighbourHistory: Int?
+
+    @Option(help: ArgumentHelp("Neighbour counts are divided by (popularity + 1)^exponent. Default \(defaults.neighbourExponent).", valueName: "x"))
+    public var neighbourExponent: Float?
+
+    @Option(help: ArgumentHelp("Weight of the neighbour score against the embedding score in top. Default \(defaults.neighbourWeight).", valueName: "w"))
+    public var neighbourWeight: Float?
+
     public init() {}
 
     /// The defaults with the flags given on top (what `evaluate` learns with).
@@ -66,6 +78,10 @@ public struct ModelOptions: ParsableArguments {
         if let positiveThreshold { s.positiveThreshold = positiveThreshold }
         if let sampler { s.sampler = sampler }
         if let reservoirSize { s.reservoirSize = reservoirSize }
+        if let neighbourSlots { s.neighbourSlots = neighbourSlots }
+        if let neighbourHistory { s.neighbourHistory = neighbourHistory }
+        if let neighbourExponent { s.neighbourExponent = neighbourExponent }
+        if let neighbourWeight { s.neighbourWeight = neighbourWeight }
         return s
     }
 

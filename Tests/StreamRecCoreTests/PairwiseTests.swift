@@ -46,6 +46,7 @@ final class PairwiseTests: XCTestCase {
             settings.pairwiseLearningRate = pairwiseRate
             settings.positiveThreshold = 8
             settings.reservoirSize = 0
+            settings.neighbourSlots = 0  // the ranking head alone
             var model = Model(settings: settings)
             for _ in 0..<15 { for event in events { model.observe(event) } }
             return model

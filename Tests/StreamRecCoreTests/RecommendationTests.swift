@@ -42,9 +42,8 @@ final class RecommendationTests: XCTestCase {
             let model = clusteredModel(negatives: negatives)
             var agree = 0, total = 0
             for u in [3, 14, 27, 88] as [UInt64] {
-                let rated = model.ratedItems[Int(model.users.index(of: .number(u))!)]
-                let given = rated.map { row -> (item: ExternalID, rating: Float?) in
-                    let item = model.items.externals[Int(row)]
+                let rated = model.items.externals.filter { model.hasRated(user: .number(u), item: $0) }
+                let given = rated.map { item -> (item: ExternalID, rating: Float?) in
                     guard case .number(let value) = item else { return (item, nil) }
                     return (item, value % 4 == u % 4 ? 9 : 2)
                 }

@@ -79,6 +79,10 @@ final class SnapshotFormatTests: XCTestCase {
         settings.positiveThreshold = 4
         settings.reservoirSize = 16
         settings.sampler = .popular
+        settings.neighbourSlots = 3
+        settings.neighbourHistory = 2
+        settings.neighbourExponent = 0.25
+        settings.neighbourWeight = 7
         XCTAssertNoThrow(try settings.validate())
         var model = Model(settings: settings)
         for k in 0..<40 { model.observe(user: .number(UInt64(k % 5)), item: .number(UInt64(k % 7)), rating: Float(k % 6)) }
@@ -162,7 +166,7 @@ final class SnapshotFormatTests: XCTestCase {
 
     /// A different version number (bytes 8..<12, nothing else changed) is `.unsupportedVersion`, checked before the checksum.
     func testWrongVersion() {
-        for version: UInt32 in [0, 3, 0xFFFF_FFFF] {
+        for version: UInt32 in [0, 4, 0xFFFF_FFFF] {
             var bytes = SnapshotFormat.encode(Self.sampleModel(), createdAtMillis: 5)
             withUnsafeBytes(of: version.littleEndian) { for k in 0..<4 { bytes[8 + k] = $0[k] } }
             assertFormatError(bytes, { $0 == .unsupportedVersion(version) }, "version \(version)")
@@ -181,10 +185,10 @@ final class SnapshotFormatTests: XCTestCase {
         duplicated.observe(user: .number(1), item: .number(2), rating: 3)
         duplicated.observe(user: .number(5), item: .number(2), rating: 3)
         var bytes = SnapshotFormat.encode(duplicated, createdAtMillis: 0)
-        // The header takes 32 bytes and the payload's fixed fields 94, so the user count is at 126
-        // and the IDs, [tag 0][u64] each, start at 130: the second user's value is at 140.
-        XCTAssertEqual(Array(bytes[126..<141]), [2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5], "layout as documented")
-        bytes[140] = 1
+        // The header takes 32 bytes and the payload's fixed fields 110, so the user count is at 142
+        // and the IDs, [tag 0][u64] each, start at 146: the second user's value is at 156.
+        XCTAssertEqual(Array(bytes[142..<157]), [2, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 5], "layout as documented")
+        bytes[156] = 1
         refreshChecksum(&bytes)
         assertFormatError(bytes, { if case .invalid(let why) = $0 { return why.contains("twice") } else { return false } }, "duplicate user")
     }
@@ -241,7 +245,7 @@ final class SnapshotFormatTests: XCTestCase {
     func testHeaderReportsChecksums() throws {
         var bytes = SnapshotFormat.encode(Self.sampleModel(), createdAtMillis: 5)
         let intact = try bytes.withUnsafeBytes { try SnapshotFormat.header(of: $0) }
-        XCTAssertEqual(intact.version, 2)
+        XCTAssertEqual(intact.version, 3)
         XCTAssertEqual(intact.payloadLength, UInt64(bytes.count - 36))
         XCTAssertEqual(intact.storedChecksum, intact.computedChecksum)
         bytes[40] ^= 1
@@ -260,17 +264,49 @@ final class SnapshotFormatTests: XCTestCase {
         XCTAssertNil(Array("not a snapshot at all, no no no".utf8).withUnsafeBytes { SnapshotFormat.logPosition(ofPrefix: $0) })
     }
 
-    /// A version-1 file (24-byte header, no log position) still loads, as log position 0.
-    func testVersion1StillLoads() throws {
-        let model = Self.sampleModel()
-        var v1 = SnapshotFormat.encode(model, createdAtMillis: 77, logPosition: 0)
-        v1.removeSubrange(16..<24)
-        v1[8] = 1
-        refreshChecksum(&v1)
-        let (decoded, created, position) = try decode(v1)
-        XCTAssertEqual(decoded, model)
-        XCTAssertEqual(created, 77)
-        XCTAssertEqual(position, 0)
-        XCTAssertEqual(try v1.withUnsafeBytes { try SnapshotFormat.header(of: $0) }.version, 1)
+    /// `model` (without the neighbour head) in the v2 layout, or v1's when `version` is 1: no neighbour
+    /// settings, rated items as per-user lists, and for v1 no log position.
+    private func legacyBytes(_ model: Model, version: UInt32) -> [UInt8] {
+        precondition(!model.hasNeighbourHead)
+        var bytes = SnapshotFormat.encode(model, createdAtMillis: 77, logPosition: 0)
+        let pairsEnd = bytes.count - 4 - (8 + 12 * model.reservoir.events.count)
+        let pairsStart = pairsEnd - 8 - 8 * model.ratedPairs.count
+        var lists: [UInt8] = []
+        for u in 0..<model.users.count {
+            let rated = model.ratedPairs.elements.filter { $0 >> 32 == UInt64(u) }.map { UInt32($0 & 0xFFFF_FFFF) }
+            for value in [UInt32(rated.count)] + rated { withUnsafeBytes(of: value.littleEndian) { lists += $0 } }
+        }
+        bytes.replaceSubrange(pairsStart..<pairsEnd, with: lists)
+        bytes.removeSubrange(78..<94)  // neighbour slots, history, exponent, weight
+        withUnsafeBytes(of: UInt64(bytes.count - 36).littleEndian) { for k in 0..<8 { bytes[24 + k] = $0[k] } }
+        bytes[8] = UInt8(version)
+        if version == 1 { bytes.removeSubrange(16..<24) }
+        refreshChecksum(&bytes)
+        return bytes
+    }
+
+    /// v1 and v2 files still load: same model, and an empty neighbour head with default settings that learns from then on.
+    func testOlderVersionsStillLoad() throws {
+        var settings = Self.sampleModel().settings
+        settings.neighbourSlots = 0
+        var model = Model(settings: settings)
+        for k in 0..<60 { model.observe(user: .number(UInt64(k % 7)), item: .number(UInt64(k % 11)), rating: Float(1 + k % 10)) }
+        for version: UInt32 in [1, 2] {
+            let bytes = legacyBytes(model, version: version)
+            var (decoded, created, position) = try decode(bytes)
+            XCTAssertEqual(try bytes.withUnsafeBytes { try SnapshotFormat.header(of: $0) }.version, version)
+            XCTAssertEqual(created, 77)
+            XCTAssertEqual(position, 0)
+            XCTAssertEqual(decoded.settings.neighbourSlots, ModelSettings().neighbourSlots)
+            XCTAssertEqual(decoded.ratedPairs, model.ratedPairs)
+            XCTAssertEqual(decoded.popularity, model.popularity)
+            XCTAssertEqual(decoded.userFactors, model.userFactors)
+            XCTAssertEqual(decoded.reservoir, model.reservoir)
+            XCTAssertEqual(decoded.neighbours.rows.count, model.items.count)
+            decoded.observe(user: .text("new"), item: .number(1), rating: 10)
+            decoded.observe(user: .text("new"), item: .number(2), rating: 10)
+            let (one, two) = (decoded.items.index(of: .number(1))!, decoded.items.index(of: .number(2))!)
+            XCTAssertEqual(decoded.neighbours.rows[Int(one)].count(of: two), 1, "the head learns after an upgrade")
+        }
     }
 }

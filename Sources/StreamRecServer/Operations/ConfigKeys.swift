@@ -40,6 +40,10 @@ extension DaemonConfig {
         .scalar("positive-threshold", \.model.positiveThreshold),
         .choice("sampler", \.model.sampler),
         .scalar("reservoir-size", \.model.reservoirSize),
+        .scalar("neighbour-slots", \.model.neighbourSlots),
+        .scalar("neighbour-history", \.model.neighbourHistory),
+        .scalar("neighbour-exponent", \.model.neighbourExponent),
+        .scalar("neighbour-weight", \.model.neighbourWeight),
     ]
 
     /// The effective config as YAML, the format the config file takes

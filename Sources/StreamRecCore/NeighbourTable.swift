@@ -1,0 +1,137 @@
+/// Per item, the items most often liked by the same users: the model's
+/// item-neighbour head, a bounded co-occurrence count.
+///
+/// Each item keeps up to `limit` (neighbour row, count) pairs in a small
+/// open-addressing table of its own, grown by doubling, so an item costs
+/// memory in proportion to its neighbours, never to the catalogue. Past the
+/// limit, counting follows Misra–Gries: a neighbour not yet held makes every
+/// count lose one (and frees those that reach 0) instead of taking a place.
+/// Counts never overstate, and after n co-likes understate by at most
+/// n/(limit + 1); that pass costs O(limit) but happens at most once per
+/// limit + 1 co-likes, so counting stays O(1) amortized.
+///
+/// Rejected: a dense item × item matrix (the square of the catalogue);
+/// Space-Saving, where a newcomer takes the smallest place at its count + 1
+/// and so is overstated, which on anime made the head recommend whatever was
+/// co-liked last (prequential HR@10 0.011); fixed slot arrays searched
+/// linearly (a limit large enough to rank well, 512 and up, made every count
+/// a long scan: 17 k events/s); an item2vec-style embedding trained on
+/// co-liked pairs, which in one online pass learns too slowly to beat
+/// popularity. On anime, limits of 64, 512 and 4,096 gave HR@10 0.010,
+/// 0.080 and 0.084 under a linear-scan prototype.
+public struct NeighbourTable: Sendable, Equatable {
+    /// Most neighbours counted per item; 0 turns the head off.
+    public let limit: Int
+    public internal(set) var rows: [NeighbourCounts] = []
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// Adds an item row with no neighbours.
+    mutating func appendRow() { rows.append(NeighbourCounts()) }
+
+    /// Counts one more co-like of `neighbour` with `item`.
+    @inline(__always)
+    mutating func count(_ neighbour: Int32, for item: Int32) {
+        rows[Int(item)].add(neighbour, limit: limit)
+    }
+}
+
+/// One item's neighbour counts: open addressing with linear probing over
+/// a power-of-two table of (neighbour row, count) slots, key and count side
+/// by side so a count costs one cache line (-1 marks an empty slot).
+public struct NeighbourCounts: Sendable {
+    struct Slot: Sendable {
+        var key: Int32
+        var count: UInt32
+        static let empty = Slot(key: -1, count: 0)
+    }
+
+    private var slots: [Slot] = []
+    /// Neighbours held.
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// The slot a key's probe starts at: the top bits of a Fibonacci hash.
+    @inline(__always)
+    private static func home(_ key: Int32, capacity: Int) -> Int {
+        Int((UInt32(bitPattern: key) &* 0x9E37_79B1) >> UInt32(32 - capacity.trailingZeroBitCount))
+    }
+
+    /// One more co-like with `key`, holding at most `limit` neighbours.
+    mutating func add(_ key: Int32, limit: Int) {
+        if slots.isEmpty { resize(to: 8) }
+        let found: Int? = slots.withUnsafeMutableBufferPointer { slots in
+            let mask = slots.count - 1
+            var i = Self.home(key, capacity: slots.count)
+            while slots[i].key != -1 {
+                if slots[i].key == key { slots[i].count += 1; return nil }
+                i = (i + 1) & mask
+            }
+            return i
+        }
+        guard let free = found else { return }
+        guard count < limit else { return forgetOne() }
+        if (count + 1) * 4 > slots.count * 3 {
+            resize(to: slots.count * 2)
+            return add(key, limit: limit)
+        }
+        slots[free] = Slot(key: key, count: 1)
+        count += 1
+    }
+
+    /// The Misra–Gries step: every count loses one; the table is rebuilt
+    /// without the neighbours that reach 0.
+    private mutating func forgetOne() {
+        for i in slots.indices where slots[i].key != -1 { slots[i].count -= 1 }
+        resize(to: slots.count)
+    }
+
+    /// Re-inserts every neighbour with a positive count into `capacity` slots.
+    private mutating func resize(to capacity: Int) {
+        let old = slots
+        slots = [Slot](repeating: .empty, count: capacity)
+        count = 0
+        for slot in old where slot.key != -1 && slot.count > 0 { place(slot.key, slot.count) }
+    }
+
+    /// Puts a key known to be absent, with its count, into a slot.
+    mutating func place(_ key: Int32, _ c: UInt32) {
+        if slots.isEmpty || (count + 1) * 4 > slots.count * 3 { resize(to: max(8, slots.count * 2)) }
+        let mask = slots.count - 1
+        var i = Self.home(key, capacity: slots.count)
+        while slots[i].key != -1 { i = (i + 1) & mask }
+        slots[i] = Slot(key: key, count: c)
+        count += 1
+    }
+
+    /// Calls `body` with each neighbour and its count, in slot order.
+    @inline(__always)
+    public func forEach(_ body: (Int32, UInt32) -> Void) {
+        slots.withUnsafeBufferPointer { slots in
+            for slot in slots where slot.key != -1 { body(slot.key, slot.count) }
+        }
+    }
+
+    /// The count held for `key` (0 when not held).
+    public func count(of key: Int32) -> UInt32 {
+        guard !slots.isEmpty else { return 0 }
+        var i = Self.home(key, capacity: slots.count)
+        while slots[i].key != -1 {
+            if slots[i].key == key { return slots[i].count }
+            i = (i + 1) & (slots.count - 1)
+        }
+        return 0
+    }
+}
+
+extension NeighbourCounts: Equatable {
+    /// The same neighbours with the same counts, whatever the slot layout
+    /// (a table rebuilt from a snapshot places keys in another order).
+    public static func == (a: NeighbourCounts, b: NeighbourCounts) -> Bool {
+        guard a.count == b.count else { return false }
+        var same = true
+        a.forEach { key, c in if b.count(of: key) != c { same = false } }
+        return same
+    }
+}

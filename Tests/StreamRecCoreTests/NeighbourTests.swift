@@ -1,0 +1,80 @@
+import XCTest
+@testable import StreamRecCore
+
+/// The item-neighbour head: bounded co-like counts, likes newest first, and `top` recommending co-liked items.
+final class NeighbourTests: XCTestCase {
+    /// Under the limit every co-like is counted exactly; over it counts never overstate and a frequent neighbour keeps its place.
+    func testCountsAreExactUnderTheLimitAndNeverOverstated() {
+        var counts = NeighbourCounts()
+        var truth = [Int32: UInt32]()
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<500 {
+            let key = Int32(rng.next() % 20)
+            counts.add(key, limit: 64)
+            truth[key, default: 0] += 1
+        }
+        for (key, c) in truth { XCTAssertEqual(counts.count(of: key), c, "key \(key) under the limit") }
+
+        var bounded = NeighbourCounts()
+        var exact = [Int32: UInt32]()
+        for n in 0..<20_000 {
+            let key: Int32 = n % 3 == 0 ? 7 : Int32(100 + rng.next() % 5_000)  // one frequent neighbour among many rare ones
+            bounded.add(key, limit: 16)
+            exact[key, default: 0] += 1
+        }
+        XCTAssertLessThanOrEqual(bounded.count, 16)
+        bounded.forEach { key, c in XCTAssertLessThanOrEqual(c, exact[key]!, "key \(key) is never overstated") }
+        XCTAssertGreaterThanOrEqual(bounded.count(of: 7), exact[7]! - 20_000 / 17, "within n/(limit + 1) of the truth")
+    }
+
+    /// A user's likes walk newest first and stop at the limit; users' lists do not mix.
+    func testLikedHistoryWalksNewestFirst() {
+        var history = LikedHistory()
+        history.appendUser(); history.appendUser()
+        for item: Int32 in [1, 2, 3, 4] { history.append(user: 0, item: item) }
+        history.append(user: 1, item: 9)
+        XCTAssertEqual(Array(history.recent(0, limit: 10)), [4, 3, 2, 1])
+        XCTAssertEqual(Array(history.recent(0, limit: 2)), [4, 3])
+        XCTAssertEqual(Array(history.recent(1, limit: 10)), [9])
+    }
+
+    /// Only a pair's first rating counts, and only likes (rating ≥ the threshold) count, both ways.
+    func testModelCountsFirstLikesBothWays() throws {
+        var model = Model(settings: ModelSettings())
+        model.observe(user: .number(1), item: .number(10), rating: 9)
+        model.observe(user: .number(1), item: .number(20), rating: 9)
+        model.observe(user: .number(1), item: .number(20), rating: 10)  // a re-rating
+        model.observe(user: .number(1), item: .number(30), rating: 2)   // not a like
+        let (a, b, c) = try (XCTUnwrap(model.items.index(of: .number(10))), XCTUnwrap(model.items.index(of: .number(20))),
+                             XCTUnwrap(model.items.index(of: .number(30))))
+        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: b), 1)
+        XCTAssertEqual(model.neighbours.rows[Int(b)].count(of: a), 1)
+        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: c), 0)
+        XCTAssertEqual(model.neighbours.rows[Int(c)].count, 0)
+    }
+
+    /// Items co-liked with a user's likes top their list, for stored and anonymous users; with the head off they do not.
+    func testTopRecommendsCoLikedItems() {
+        func model(slots: Int) -> Model {
+            var settings = ModelSettings()
+            settings.neighbourSlots = slots
+            var model = Model(settings: settings)
+            var rng = SplitMix64(seed: 9)
+            // 200 items; 300 users each like one planted pair (p, p + 100), plus four random others, rated low.
+            for u in 0..<300 {
+                let p = UInt64(u % 10)
+                for _ in 0..<4 { model.observe(user: .number(UInt64(u)), item: .number(20 + rng.next() % 80), rating: 3) }
+                model.observe(user: .number(UInt64(u)), item: .number(p), rating: 10)
+                model.observe(user: .number(UInt64(u)), item: .number(p + 100), rating: 10)
+            }
+            model.observe(user: .text("newcomer"), item: .number(4), rating: 10)
+            return model
+        }
+        let on = model(slots: 1024)
+        XCTAssertEqual(on.top(user: .text("newcomer"), n: 1).items.first?.item, .number(104))
+        XCTAssertEqual(on.top(TopQuery(.anonymous([(item: .number(7), rating: nil)]), n: 1)).items.first?.item, .number(107))
+        let off = model(slots: 0)
+        XCTAssertNotEqual(off.top(user: .text("newcomer"), n: 1).items.first?.item, .number(104),
+                          "without the head, one like does not single out its partner")
+    }
+}

@@ -207,10 +207,7 @@ public struct Model: Sendable, Equatable {
     /// ways), then records the like. Only a pair's first rating counts, so a
     /// re-rating never counts a co-like twice.
     private mutating func countLike(user u: Int32, item i: Int32) {
-        for k in liked.recent(u, limit: settings.neighbourHistory) {
-            neighbours.count(i, for: k)
-            neighbours.count(k, for: i)
-        }
+        for k in liked.recent(u, limit: settings.neighbourHistory) { neighbours.countPair(k, i) }
         liked.append(user: u, item: i)
     }
 

@@ -23,16 +23,70 @@ public struct NeighbourTable: Sendable, Equatable {
     /// Most neighbours counted per item; 0 turns the head off.
     public let limit: Int
     public internal(set) var rows: [NeighbourCounts] = []
+    public internal(set) var doorkeeper = Doorkeeper()
 
     public init(limit: Int) { self.limit = limit }
 
     /// Adds an item row with no neighbours.
-    mutating func appendRow() { rows.append(NeighbourCounts()) }
+    mutating func appendRow() {
+        rows.append(NeighbourCounts())
+        doorkeeper.fit(items: rows.count)
+    }
 
-    /// Counts one more co-like of `neighbour` with `item`.
-    @inline(__always)
-    mutating func count(_ neighbour: Int32, for item: Int32) {
-        rows[Int(item)].add(neighbour, limit: limit)
+    /// Counts one more co-like of items `a` and `b`, on both rows.
+    ///
+    /// A pair enters the table only on its second co-like (the doorkeeper
+    /// remembers first ones), then with both counted. Most pairs are only
+    /// ever co-liked once, and they carry no ranking signal: on a uniform
+    /// random stream (the memory bench) nearly all of them, so without the
+    /// doorkeeper the head cost 150 MiB there for nothing.
+    mutating func countPair(_ a: Int32, _ b: Int32) {
+        if rows[Int(a)].bump(b) {
+            rows[Int(b)].add(a, by: 1, limit: limit)
+        } else if doorkeeper.sawBefore(a, b) {
+            rows[Int(a)].add(b, by: 2, limit: limit)
+            rows[Int(b)].add(a, by: 2, limit: limit)
+        }
+    }
+}
+
+/// A one-hash Bloom filter of item pairs co-liked once: "seen before?" with
+/// no false negatives and at most ~12 % false positives (it is cleared once
+/// an eighth of its bits have been set), in 512 bits per item.
+public struct Doorkeeper: Sendable, Equatable {
+    public internal(set) var words: [UInt64] = []
+    /// Pairs recorded since the last clear.
+    public internal(set) var recorded = 0
+
+    /// Grows (and clears) the filter to the next power of two ≥ 512 bits per
+    /// item (8,192 at least), so its false-positive rate does not rise with
+    /// the catalogue. 512 rather than 1,024: the memory bench's RSS, and no
+    /// loss of HR@10 on anime (0.0861 against 0.0867).
+    mutating func fit(items: Int) {
+        let bits = max(1 << 13, items * 512)
+        guard words.count * 64 < bits else { return }
+        words = [UInt64](repeating: 0, count: (1 << (Int.bitWidth - (bits - 1).leadingZeroBitCount)) / 64)
+        recorded = 0
+    }
+
+    /// True when the pair {a, b} was recorded before; records it otherwise.
+    mutating func sawBefore(_ a: Int32, _ b: Int32) -> Bool {
+        // SplitMix64's finalizer: a multiplicative hash alone maps pairs like
+        // (n, n + 1) onto few bits (21 % false positives in the test).
+        var key = UInt64(UInt32(min(a, b))) << 32 | UInt64(UInt32(max(a, b)))
+        key = (key ^ (key >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        key = (key ^ (key >> 27)) &* 0x94D0_49BB_1331_11EB
+        key ^= key >> 31
+        let bit = Int(truncatingIfNeeded: key & UInt64(words.count * 64 - 1))
+        let mask: UInt64 = 1 << UInt64(bit & 63)
+        if words[bit >> 6] & mask != 0 { return true }
+        if recorded >= words.count * 8 {
+            for w in words.indices { words[w] = 0 }
+            recorded = 0
+        }
+        words[bit >> 6] |= mask
+        recorded += 1
+        return false
     }
 }
 
@@ -58,14 +112,28 @@ public struct NeighbourCounts: Sendable {
         Int((UInt32(bitPattern: key) &* 0x9E37_79B1) >> UInt32(32 - capacity.trailingZeroBitCount))
     }
 
-    /// One more co-like with `key`, holding at most `limit` neighbours.
-    mutating func add(_ key: Int32, limit: Int) {
+    /// Adds one to `key`'s count if it is held; false (and nothing changes) if not.
+    mutating func bump(_ key: Int32) -> Bool {
+        guard !slots.isEmpty else { return false }
+        return slots.withUnsafeMutableBufferPointer { slots in
+            let mask = slots.count - 1
+            var i = Self.home(key, capacity: slots.count)
+            while slots[i].key != -1 {
+                if slots[i].key == key { slots[i].count += 1; return true }
+                i = (i + 1) & mask
+            }
+            return false
+        }
+    }
+
+    /// `by` more co-likes with `key`, holding at most `limit` neighbours.
+    mutating func add(_ key: Int32, by n: UInt32, limit: Int) {
         if slots.isEmpty { resize(to: 8) }
         let found: Int? = slots.withUnsafeMutableBufferPointer { slots in
             let mask = slots.count - 1
             var i = Self.home(key, capacity: slots.count)
             while slots[i].key != -1 {
-                if slots[i].key == key { slots[i].count += 1; return nil }
+                if slots[i].key == key { slots[i].count += n; return nil }
                 i = (i + 1) & mask
             }
             return i
@@ -74,9 +142,9 @@ public struct NeighbourCounts: Sendable {
         guard count < limit else { return forgetOne() }
         if (count + 1) * 4 > slots.count * 3 {
             resize(to: slots.count * 2)
-            return add(key, limit: limit)
+            return add(key, by: n, limit: limit)
         }
-        slots[free] = Slot(key: key, count: 1)
+        slots[free] = Slot(key: key, count: n)
         count += 1
     }
 

@@ -38,7 +38,8 @@
 /// slots > 0) the likes (u32 count, then per like i32 item row and i32 index
 /// of the same user's previous like or -1, then per user the i32 index of
 /// their newest like or -1) and per item its neighbours (u32 count, then
-/// per neighbour i32 item row and u32 co-like count); then the reservoir (u32 count, u32 next slot, and per event
+/// per neighbour i32 item row and u32 co-like count, in row order) and the
+/// doorkeeper (u64 pairs recorded, u32 word count, the u64 words); then the reservoir (u32 count, u32 next slot, and per event
 /// i32 user row, i32 item row, f32 rating).
 ///
 /// Enums are stored as their position in `allCases`, so reordering a case is
@@ -136,6 +137,9 @@ public enum SnapshotFormat {
                 row.forEach { held.append(($0, $1)) }
                 for (key, c) in held.sorted(by: { $0.key < $1.key }) { w.append(key); w.append(c) }
             }
+            w.append(UInt64(model.neighbours.doorkeeper.recorded))
+            w.append(UInt32(model.neighbours.doorkeeper.words.count))
+            w.append(contentsOf: model.neighbours.doorkeeper.words)
         }
         w.append(UInt32(model.reservoir.events.count))
         w.append(UInt32(model.reservoir.next))
@@ -347,6 +351,13 @@ public enum SnapshotFormat {
             }
             model.neighbours.rows.append(row)
         }
+        let recorded = try r.read(UInt64.self, "doorkeeper pairs recorded")
+        let words = Int(try r.read(UInt32.self, "doorkeeper size"))
+        guard words == 0 || (words >= 128 && words & (words - 1) == 0), recorded <= UInt64(words * 8) else {
+            throw FormatError.invalid("doorkeeper of \(words) words with \(recorded) pairs recorded (words must be 0 or a power of two ≥ 128, pairs ≤ 8 per word)")
+        }
+        model.neighbours.doorkeeper.words = try r.readArray(UInt64.self, count: words, "doorkeeper")
+        model.neighbours.doorkeeper.recorded = Int(recorded)
     }
 
     private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: String) throws -> T where T.AllCases == [T] {

@@ -41,14 +41,15 @@ struct Bench: ParsableCommand {
     var serving = false
     @Option(help: "With --serving: the share of the maximum binary ingest rate to load the daemon with.") var ingestFraction = 0.5
     @Option(help: "With --serving: parallel clients for the throughput figure.") var clients = 4
+    @OptionGroup(title: "Model options (for --rss and --top-scan, which build a model in-process)") var model: ModelOptions
 
     func run() throws {
         if rss {
-            BenchRSS.run(users: 1_000_000, items: 100_000, events: 10_000_000, settings: ModelSettings())
+            BenchRSS.run(users: 1_000_000, items: 100_000, events: 10_000_000, settings: model.settings)
             return
         }
         if topScan {
-            BenchTopScan.run(catalogues: [10_000, 100_000, 1_000_000], users: 10_000, queries: 300, settings: ModelSettings())
+            BenchTopScan.run(catalogues: [10_000, 100_000, 1_000_000], users: 10_000, queries: 300, settings: model.settings)
             return
         }
         let context = try Context()

@@ -10,7 +10,7 @@ final class NeighbourTests: XCTestCase {
         var rng = SplitMix64(seed: 3)
         for _ in 0..<500 {
             let key = Int32(rng.next() % 20)
-            counts.add(key, limit: 64)
+            counts.add(key, by: 1, limit: 64)
             truth[key, default: 0] += 1
         }
         for (key, c) in truth { XCTAssertEqual(counts.count(of: key), c, "key \(key) under the limit") }
@@ -19,7 +19,7 @@ final class NeighbourTests: XCTestCase {
         var exact = [Int32: UInt32]()
         for n in 0..<20_000 {
             let key: Int32 = n % 3 == 0 ? 7 : Int32(100 + rng.next() % 5_000)  // one frequent neighbour among many rare ones
-            bounded.add(key, limit: 16)
+            bounded.add(key, by: 1, limit: 16)
             exact[key, default: 0] += 1
         }
         XCTAssertLessThanOrEqual(bounded.count, 16)
@@ -38,19 +38,41 @@ final class NeighbourTests: XCTestCase {
         XCTAssertEqual(Array(history.recent(1, limit: 10)), [9])
     }
 
-    /// Only a pair's first rating counts, and only likes (rating ≥ the threshold) count, both ways.
-    func testModelCountsFirstLikesBothWays() throws {
+    /// A pair enters on its second co-like with both counted, on both rows; re-ratings and ratings below the threshold do not count.
+    func testModelCountsRepeatedLikesBothWays() throws {
         var model = Model(settings: ModelSettings())
-        model.observe(user: .number(1), item: .number(10), rating: 9)
-        model.observe(user: .number(1), item: .number(20), rating: 9)
-        model.observe(user: .number(1), item: .number(20), rating: 10)  // a re-rating
-        model.observe(user: .number(1), item: .number(30), rating: 2)   // not a like
+        for user: UInt64 in [1, 2] {
+            model.observe(user: .number(user), item: .number(10), rating: 9)
+            model.observe(user: .number(user), item: .number(20), rating: 9)
+            model.observe(user: .number(user), item: .number(20), rating: 10)  // a re-rating
+            model.observe(user: .number(user), item: .number(30), rating: 2)   // not a like
+            if user == 1 { XCTAssertEqual(model.neighbours.rows.map(\.count), [0, 0, 0], "one co-like is only remembered") }
+        }
         let (a, b, c) = try (XCTUnwrap(model.items.index(of: .number(10))), XCTUnwrap(model.items.index(of: .number(20))),
                              XCTUnwrap(model.items.index(of: .number(30))))
-        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: b), 1)
-        XCTAssertEqual(model.neighbours.rows[Int(b)].count(of: a), 1)
-        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: c), 0)
+        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: b), 2)
+        XCTAssertEqual(model.neighbours.rows[Int(b)].count(of: a), 2)
         XCTAssertEqual(model.neighbours.rows[Int(c)].count, 0)
+        model.observe(user: .number(3), item: .number(20), rating: 8)
+        model.observe(user: .number(3), item: .number(10), rating: 8)
+        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: b), 3, "held pairs count every co-like")
+    }
+
+    /// The doorkeeper never forgets a pair before it clears, rarely claims an unseen one, and clears after an eighth of its bits were set.
+    func testDoorkeeperRemembersUntilItClears() {
+        var doorkeeper = Doorkeeper()
+        doorkeeper.fit(items: 10)
+        let capacity = doorkeeper.words.count * 8
+        var falsePositives = 0
+        for n in 0..<Int32(capacity) {
+            if doorkeeper.sawBefore(n, n + 1) { falsePositives += 1 }
+        }
+        for n in Int32(capacity - 100)..<Int32(capacity) { XCTAssertTrue(doorkeeper.sawBefore(n + 1, n), "pair \(n) is unordered and remembered") }
+        XCTAssertLessThan(Double(falsePositives) / Double(capacity), 0.12, "false positives stay below ~12 %")
+        var fresh: Int32 = 1_000_000
+        while doorkeeper.recorded > 1, fresh < 2_000_000 { _ = doorkeeper.sawBefore(fresh, fresh + 1); fresh += 2 }
+        XCTAssertEqual(doorkeeper.recorded, 1, "recording past an eighth of the bits clears the filter first")
+        XCTAssertFalse(doorkeeper.sawBefore(0, 1), "pairs from before the clear are forgotten")
     }
 
     /// Items co-liked with a user's likes top their list, for stored and anonymous users; with the head off they do not.

@@ -303,10 +303,12 @@ final class SnapshotFormatTests: XCTestCase {
             XCTAssertEqual(decoded.userFactors, model.userFactors)
             XCTAssertEqual(decoded.reservoir, model.reservoir)
             XCTAssertEqual(decoded.neighbours.rows.count, model.items.count)
-            decoded.observe(user: .text("new"), item: .number(1), rating: 10)
-            decoded.observe(user: .text("new"), item: .number(2), rating: 10)
+            for user in ["new", "newer"] {
+                decoded.observe(user: .text(user), item: .number(1), rating: 10)
+                decoded.observe(user: .text(user), item: .number(2), rating: 10)
+            }
             let (one, two) = (decoded.items.index(of: .number(1))!, decoded.items.index(of: .number(2))!)
-            XCTAssertEqual(decoded.neighbours.rows[Int(one)].count(of: two), 1, "the head learns after an upgrade")
+            XCTAssertEqual(decoded.neighbours.rows[Int(one)].count(of: two), 2, "the head learns after an upgrade")
         }
     }
 }

@@ -56,7 +56,7 @@ public struct ModelSettings: Sendable, Equatable {
     public var neighbourSlots: Int = 1024
     /// How many of a user's most recent likes a new like is counted with,
     /// and `top` recommends from.
-    public var neighbourHistory: Int = 20
+    public var neighbourHistory: Int = 10
     /// A neighbour's co-like count is divided by (its popularity + 1) to this
     /// power, so popular items do not neighbour everything.
     public var neighbourExponent: Float = 0.5

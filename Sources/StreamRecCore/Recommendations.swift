@@ -63,12 +63,12 @@ extension Model {
     /// to above popularity (see docs/EVALUATION.md).
     func neighbourBias(_ likes: [Int32], over bias: [Float]) -> [Float] {
         guard hasNeighbourHead, !likes.isEmpty else { return bias }
-        var score = [Float](repeating: 0, count: items.count)
-        for k in likes { neighbours.rows[Int(k)].forEach { j, c in score[Int(j)] += Float(c) } }
         let scale = settings.neighbourWeight / Float(likes.count), power = settings.neighbourExponent
-        var combined = bias
-        for j in 0..<items.count where score[j] > 0 {
-            combined[j] += scale * score[j] / powf(Float(popularity[j]) + 1, power)
+        var combined = bias  // one copy per query; only the neighbours' entries change
+        for k in likes {
+            neighbours.rows[Int(k)].forEach { j, c in
+                combined[Int(j)] += scale * Float(c) / powf(Float(popularity[Int(j)]) + 1, power)
+            }
         }
         return combined
     }

@@ -3,7 +3,8 @@ import PackageDescription
 
 /// StreamRec: an online matrix-factorization recommender daemon over ZeroMQ.
 ///
-/// Layers, bottom up: C shims (`CZeroMQ`, `CZlib`), a thin Swift wrapper (`ZeroMQ`),
+/// Layers, bottom up: C shims (`CZeroMQ`, `CZlib`) and the C scan kernel
+/// (`CKernels`), a thin Swift wrapper (`ZeroMQ`),
 /// the socket-free model (`StreamRecCore`), the wire protocol and event loop
 /// (`StreamRecServer`), and two thin executables.
 let package = Package(
@@ -35,8 +36,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Block scoring for top-N scans, built twice (AVX2+FMA and portable)
+        // and chosen at run time: the Swift code targets baseline x86-64.
+        .target(name: "CKernels"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "StreamRecCore", dependencies: ["CZlib"]),
+        .target(name: "StreamRecCore", dependencies: ["CZlib", "CKernels"]),
         .target(
             name: "StreamRecServer",
             dependencies: [

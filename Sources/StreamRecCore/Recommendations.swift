@@ -73,17 +73,63 @@ extension Model {
         return combined
     }
 
-    /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of
-    /// `top`, one SIMD dot product per row.
+    /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of `top`.
+    ///
+    /// Scores a block of `BlockScorer.blockRows` rows per call to the C block
+    /// kernel (AVX2+FMA when the CPU has it), then runs the same selection as
+    /// `select` over the block: a row that cannot beat the worst kept rejected
+    /// with one comparison, then excluded rows and items rated by `seenBy`
+    /// skipped, ties to the earlier row.
+    /// With `candidates`, rows are scattered, so each listed row is scored on
+    /// its own by the same kernel inside `select`. `kernel` picks the path
+    /// (tests run both).
     func scan(n: Int, vector: UserVector, table: FactorTable, bias: [Float], candidates: [Int32]?,
-              excluded: RowBitmap, seenBy: Int32? = nil) -> [(score: Double, row: Int32)] {
-        let stride = table.stride, base = vector.base
+              excluded: RowBitmap, seenBy: Int32? = nil, kernel: BlockScorer = .best)
+        -> [(score: Double, row: Int32)]
+    {
+        let stride = table.stride, base = vector.base, rowCount = items.count
+        precondition(table.rows >= rowCount && bias.count >= rowCount && vector.values.count >= stride)
         return vector.values.withUnsafeBufferPointer { p in
             table.values.withUnsafeBufferPointer { rows in
                 bias.withUnsafeBufferPointer { bias in
-                    let p = p.baseAddress!, rows = rows.baseAddress!
-                    return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy) { i in
-                        Double(base + bias[i] + FactorKernel.simdDot(p, rows + i * stride, stride))
+                    let p = p.baseAddress!, rows = rows.baseAddress!, bias = bias.baseAddress!
+                    if candidates != nil {
+                        return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy) { i in
+                            var score: Float = 0
+                            kernel.score(p, rows: rows + i * stride, stride: stride, bias: bias + i, count: 1, into: &score)
+                            return Double(base + score)
+                        }
+                    }
+                    var selector = TopSelector(limit: n)
+                    // Every kept score is a Float widened to Double, so comparing
+                    // in Float against the admission score narrowed back is exact.
+                    var admission = Float(selector.admissionScore)
+                    let filtering = !excluded.words.isEmpty
+                    let userKey = seenBy.map { UInt64(UInt32($0)) << 32 }
+                    let block = BlockScorer.blockRows
+                    return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
+                        let scores = scores.baseAddress!
+                        @inline(__always) func consider(_ j: Int, _ start: Int) {
+                            let value = base + scores[j], i = start + j
+                            guard value > admission, !(filtering && excluded.contains(i)) else { return }
+                            if let userKey, ratedPairs.contains(userKey | UInt64(UInt32(i))) { return }
+                            selector.offer(score: Double(value), row: Int32(i))
+                            admission = Float(selector.admissionScore)
+                        }
+                        var start = 0
+                        while start < rowCount {
+                            let count = min(block, rowCount - start)
+                            let most = kernel.score(p, rows: rows + start * stride, stride: stride, bias: bias + start,
+                                                    count: count, into: scores)
+                            // Once the heap is full, most blocks hold no row that
+                            // beats the admission score (addition is monotonic,
+                            // so base + max bounds every row's value).
+                            if base + most > admission {
+                                for j in 0..<count { consider(j, start) }
+                            }
+                            start += count
+                        }
+                        return selector.sorted()
                     }
                 }
             }

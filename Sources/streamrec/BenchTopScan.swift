@@ -9,7 +9,11 @@ enum BenchTopScan {
     /// many items (so every item has a row) and times `top` for many users.
     static func run(catalogues: [UInt64], users: UInt64, queries: Int, settings: ModelSettings) {
         print("single-core multiply-add rate (SIMD8 dot products, k=\(settings.factors)): \(fixed(fmaRate(settings.factors) / 1e9, 2)) G/s")
-        print("items        events    top-10 p50 (ms)   p99 (ms)   ns per item (p50)   target p99 at 1 M items: <= 15 ms")
+        for kernel in BlockScorer.available {
+            print("single-core multiply-add rate (\(kernel) block kernel, k=\(settings.factors)): \(fixed(blockRate(settings.factors, kernel) / 1e9, 2)) G/s")
+        }
+        print("scan kernel: \(BlockScorer.best); bytes scanned per query = items x \(FactorTable(dimension: settings.factors).stride * 4)")
+        print("items        events    top-10 p50 (ms)   p99 (ms)   ns per item (p50)   GB/s of rows (p50)   target p99 at 1 M items: <= 15 ms")
         for items in catalogues {
             var model = Model(settings: settings)
             let events = Int(max(items * 2, users * 4))
@@ -24,7 +28,7 @@ enum BenchTopScan {
                 histogram.record(UInt64((Clock.monotonic() - start) * 1e9))
             }
             let p50 = Double(histogram.valueAtPercentile(50)) / 1e6, p99 = Double(histogram.valueAtPercentile(99)) / 1e6
-            print("\(pad(items, 13))\(pad(UInt64(events), 10))\(pad(fixed(p50, 3), 18))\(pad(fixed(p99, 3), 11))\(fixed(p50 * 1e6 / Double(items), 2))\(sink < 0 ? "!" : "")")
+            print("\(pad(items, 13))\(pad(UInt64(events), 10))\(pad(fixed(p50, 3), 18))\(pad(fixed(p99, 3), 11))\(pad(fixed(p50 * 1e6 / Double(items), 2), 20))\(fixed(Double(items) * Double(model.itemRankFactors.stride * 4) / (p50 * 1e6), 2))\(sink < 0 ? "!" : "")")
         }
     }
 
@@ -42,6 +46,24 @@ enum BenchTopScan {
                 for _ in 0..<rounds {
                     for r in 0..<rows { total += FactorKernel.simdDot(p.baseAddress!, v.baseAddress! + r * stride, stride) }
                 }
+            }
+        }
+        let seconds = Clock.monotonic() - start
+        return total.isNaN ? 0 : Double(rounds * rows * stride) / seconds
+    }
+
+    /// Multiply-adds per second of the C block kernel (`Model.scan`'s) over the same in-cache rows.
+    static func blockRate(_ k: Int, _ kernel: BlockScorer) -> Double {
+        let stride = FactorTable(dimension: k).stride, rows = 1024
+        let values = [Float](repeating: 0.5, count: rows * stride)
+        let p = [Float](repeating: 0.25, count: stride), bias = [Float](repeating: 0, count: rows)
+        var scores = [Float](repeating: 0, count: rows)
+        var total: Float = 0
+        let rounds = 4000
+        let start = Clock.monotonic()
+        for _ in 0..<rounds {
+            total += scores.withUnsafeMutableBufferPointer { out in
+                kernel.score(p, rows: values, stride: stride, bias: bias, count: rows, into: out.baseAddress!)
             }
         }
         let seconds = Clock.monotonic() - start

@@ -1,0 +1,45 @@
+// Block scoring for top-N scans: scores[r] = bias[r] + dot(p, rows + r * stride).
+//
+// Two builds of the same loop: one for AVX2 with FMA (chosen at run time when
+// the CPU has both), one portable (plain C the compiler vectorizes for the
+// baseline target). The Swift build targets baseline x86-64, so this is the
+// one place the scan can use wider registers and fused multiply-adds.
+#ifndef STREAMREC_CKERNELS_H
+#define STREAMREC_CKERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Which implementation `sr_score_rows` runs.
+typedef enum {
+    SR_SCORE_PORTABLE = 0,
+    SR_SCORE_AVX2_FMA = 1,
+} sr_score_path;
+
+/// scores[r] = bias[r] + sum_{i < stride} p[i] * rows[r * stride + i] for r < count,
+/// with the implementation chosen once for this CPU; returns the largest
+/// score (-infinity when count is 0, NaN scores ignored), so a scan can skip
+/// a block that cannot beat its admission score. `stride` is a multiple of 8;
+/// no alignment is required of any pointer.
+float sr_score_rows(const float *p, const float *rows, size_t stride, const float *bias,
+                   size_t count, float *scores);
+
+/// The path `sr_score_rows` runs on this CPU (decided on first use).
+sr_score_path sr_score_rows_path(void);
+
+/// Whether `path` can run on this CPU.
+int sr_score_path_available(sr_score_path path);
+
+/// The same computation on a given path (for tests and benchmarks); the
+/// caller must check `sr_score_path_available` first.
+float sr_score_rows_on(sr_score_path path, const float *p, const float *rows, size_t stride,
+                      const float *bias, size_t count, float *scores);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,53 @@
+import CKernels
+
+/// The scan's block kernel: scores[r] = bias[r] + p · row_r for a run of rows.
+///
+/// Implemented in C (`CKernels`) because the Swift build targets baseline
+/// x86-64: `SIMD8` dot products there run as two SSE halves without FMA.
+/// The C target carries an AVX2+FMA build, used when the CPU has both
+/// (decided once), and a portable one; `FactorKernel.scalarDot` stays the
+/// reference both are tested against.
+public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
+    /// Plain C, vectorized by the compiler for the baseline target.
+    case portable
+    /// AVX2 with fused multiply-add, eight rows per step.
+    case avx2FMA
+
+    /// The path this CPU runs.
+    public static let best: BlockScorer = sr_score_rows_path() == SR_SCORE_AVX2_FMA ? .avx2FMA : .portable
+
+    /// The paths this CPU can run.
+    public static var available: [BlockScorer] { allCases.filter(\.isAvailable) }
+
+    /// Rows scored per kernel call by `Model.scan`: 256 scores (1 KiB) stay
+    /// in L1 while the selection reads them.
+    public static let blockRows = 256
+
+    public var isAvailable: Bool { sr_score_path_available(path) != 0 }
+
+    public var description: String {
+        switch self {
+        case .portable: return "portable"
+        case .avx2FMA: return "avx2+fma"
+        }
+    }
+
+    private var path: sr_score_path {
+        switch self {
+        case .portable: return SR_SCORE_PORTABLE
+        case .avx2FMA: return SR_SCORE_AVX2_FMA
+        }
+    }
+
+    /// Writes `count` scores, scores[r] = bias[r] + p · rows[r * stride ..< (r + 1) * stride],
+    /// and returns the largest (−∞ for none; NaN scores are ignored).
+    ///
+    /// The maximum costs the kernel one vector instruction per eight rows and
+    /// lets a scan skip a whole block below its admission score.
+    /// `stride` must be a multiple of 8 (see `FactorTable`).
+    @inline(__always) @discardableResult
+    public func score(_ p: UnsafePointer<Float>, rows: UnsafePointer<Float>, stride: Int,
+                      bias: UnsafePointer<Float>, count: Int, into scores: UnsafeMutablePointer<Float>) -> Float {
+        sr_score_rows_on(path, p, rows, stride, bias, count, scores)
+    }
+}

@@ -1,0 +1,167 @@
+import XCTest
+@testable import StreamRecCore
+
+/// The C block kernel behind `Model.scan` agrees with the scalar reference,
+/// and `top` answers are the ones a plain scalar scan gives.
+final class ScanKernelTests: XCTestCase {
+    private func randomRow(_ count: Int, _ rng: inout SplitMix64) -> [Float] {
+        (0..<count).map { _ in rng.nextSignedUnit() }
+    }
+
+    /// |a − b| ≤ 1e-5 relative to the size of the terms summed (Σ|p_i q_i| + |bias|, at least 1).
+    private func assertClose(_ a: Float, _ b: Float, scale: Float, _ message: @autoclosure () -> String) {
+        XCTAssertLessThanOrEqual(abs(a - b), 1e-5 * max(1, scale), message())
+    }
+
+    /// Every path this CPU has matches bias + `FactorKernel.scalarDot` for strides 8–64 and runs of 0–40 and 300 rows.
+    func testBlockScorerAgreesWithScalarDot() {
+        var rng = SplitMix64(seed: 77)
+        XCTAssertTrue(BlockScorer.available.contains(.portable))
+        for kernel in BlockScorer.available {
+            for stride in Swift.stride(from: 8, through: 64, by: 8) {
+                for count in Array(0...40) + [300] {
+                    let p = randomRow(stride, &rng), rows = randomRow(count * stride, &rng), bias = randomRow(count, &rng)
+                    var scores = [Float](repeating: .nan, count: count + 1)
+                    p.withUnsafeBufferPointer { p in rows.withUnsafeBufferPointer { rows in bias.withUnsafeBufferPointer { bias in
+                        scores.withUnsafeMutableBufferPointer { out in
+                            kernel.score(p.baseAddress!, rows: rows.baseAddress ?? p.baseAddress!, stride: stride,
+                                         bias: bias.baseAddress ?? p.baseAddress!, count: count, into: out.baseAddress!)
+                        }
+                    } } }
+                    XCTAssertTrue(scores[count].isNaN, "\(kernel) wrote past row \(count)")
+                    for r in 0..<count {
+                        let reference = p.withUnsafeBufferPointer { p in rows.withUnsafeBufferPointer { rows in
+                            FactorKernel.scalarDot(p.baseAddress!, rows.baseAddress! + r * stride, stride) } }
+                        let scale = (0..<stride).reduce(abs(bias[r])) { $0 + abs(p[$1] * rows[r * stride + $1]) }
+                        assertClose(scores[r], bias[r] + reference, scale: scale, "\(kernel) stride \(stride) row \(r) of \(count)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// On a CPU whose /proc/cpuinfo lists avx2 and fma, the scan runs the AVX2+FMA path.
+    func testBestPathUsesAVX2WhenTheCPUHasIt() throws {
+        #if arch(x86_64) && os(Linux)
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        guard let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+            throw XCTSkip("no flags line in /proc/cpuinfo")
+        }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        XCTAssertEqual(BlockScorer.best, set.contains("avx2") && set.contains("fma") ? .avx2FMA : .portable)
+        #else
+        throw XCTSkip("x86-64 Linux only")
+        #endif
+    }
+
+    /// A model whose item side holds `items` rows (one event per item).
+    private func model(items: Int) -> Model {
+        var settings = ModelSettings()
+        settings.factors = 8
+        settings.reservoirSize = 0
+        var model = Model(settings: settings)
+        for i in 0..<items { model.observe(RatingEvent(user: .number(UInt64(i % 3)), item: .number(UInt64(i)), rating: 5)) }
+        return model
+    }
+
+    /// The answer a plain scalar scan gives: allowed rows (candidates once each, or all), best score first, ties to the lower row.
+    private func reference(n: Int, vector: UserVector, table: FactorTable, bias: [Float], rows: Int,
+                           candidates: [Int32]?, excluded: Set<Int>) -> [(score: Double, row: Int32)] {
+        let allowed = (candidates.map { Array(Set($0.map(Int.init))) } ?? Array(0..<rows)).filter { !excluded.contains($0) }
+        let scored = allowed.map { i -> (score: Double, row: Int32) in
+            let dot = vector.values.withUnsafeBufferPointer { p in table.values.withUnsafeBufferPointer { t in
+                FactorKernel.scalarDot(p.baseAddress!, t.baseAddress! + i * table.stride, table.stride) } }
+            return (Double(vector.base + bias[i] + dot), Int32(i))
+        }
+        return Array(scored.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }.prefix(n))
+    }
+
+    /// Same items in the same order as `expected`, except that rows whose reference scores are within 1e-5 may trade places.
+    private func assertSameAnswer(_ got: [(score: Double, row: Int32)], _ expected: [(score: Double, row: Int32)],
+                                  scoreOf: (Int32) -> Double, _ context: String) {
+        XCTAssertEqual(got.count, expected.count, context)
+        for (g, e) in zip(got, expected) {
+            XCTAssertEqual(g.score, e.score, accuracy: 1e-5 * max(1, abs(e.score)), context)
+            if g.row != e.row {
+                XCTAssertEqual(scoreOf(g.row), e.score, accuracy: 1e-5 * max(1, abs(e.score)), "\(context): row \(g.row) for \(e.row)")
+            }
+        }
+    }
+
+    /// `scan` on every kernel path returns the scalar reference's rows and scores, with exclusions, a user's rated items, candidates (repeated, excluded) and block edges.
+    func testScanMatchesScalarReference() {
+        var rng = SplitMix64(seed: 2026)
+        for items in [1, 7, 8, 255, 256, 257, 1000, 2100] {
+            let model = model(items: items)
+            XCTAssertEqual(model.items.count, items)
+            for dimension in [5, 32, 40] {
+                var table = FactorTable(dimension: dimension)
+                for _ in 0..<items {
+                    table.values += randomRow(dimension, &rng) + [Float](repeating: 0, count: table.stride - dimension)
+                }
+                let bias = randomRow(items, &rng).map { $0 * 0.5 }
+                let vector = UserVector(values: randomRow(dimension, &rng) + [Float](repeating: 0, count: table.stride - dimension),
+                                        base: rng.nextSignedUnit() * 3)
+                let scoreOf = { (row: Int32) -> Double in
+                    self.reference(n: 1, vector: vector, table: table, bias: bias, rows: items, candidates: [row], excluded: [])[0].score
+                }
+                for filters in 0..<4 {
+                    var excluded = RowBitmap(rows: items), excludedSet = Set<Int>()
+                    // filters 3: no bitmap, but user 1's rated items (every third item from 1) are left out.
+                    let seenBy = filters == 3 ? model.users.index(of: .number(1)) : nil
+                    if filters == 3 { excludedSet = Set(Swift.stride(from: 1, to: items, by: 3)) }
+                    if filters == 1 || filters == 2 {
+                        for _ in 0..<(items / 3) {
+                            let i = Int(rng.next() % UInt64(items))
+                            excluded.insert(Int32(i))
+                            excludedSet.insert(i)
+                        }
+                    }
+                    let candidates: [Int32]? = filters == 2
+                        ? (0..<(items / 2 + 2)).map { _ in Int32(rng.next() % UInt64(items)) } : nil
+                    for n in [0, 1, 10, 50, items + 5] {
+                        let expected = reference(n: n, vector: vector, table: table, bias: bias, rows: items,
+                                                 candidates: candidates, excluded: excludedSet)
+                        for kernel in BlockScorer.available {
+                            let got = model.scan(n: n, vector: vector, table: table, bias: bias, candidates: candidates,
+                                                 excluded: filters == 0 || filters == 3 ? RowBitmap(rows: 0) : excluded,
+                                                 seenBy: seenBy, kernel: kernel)
+                            assertSameAnswer(got, expected, scoreOf: scoreOf,
+                                             "\(kernel) items \(items) k \(dimension) filters \(filters) n \(n)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `top` for stored users of a trained model (ranking and neighbour heads on, 3,000 items) equals a scalar scan of that user's vector and biases.
+    func testTopUnchangedAgainstScalarScan() {
+        var settings = ModelSettings()
+        settings.reservoirSize = 0
+        var model = Model(settings: settings)
+        var rng = SplitMix64(seed: 31)
+        for _ in 0..<30_000 {
+            model.observe(RatingEvent(user: .number(rng.next() % 500), item: .number(rng.next() % 3000),
+                                      rating: Float(1 + rng.next() % 10)))
+        }
+        XCTAssertTrue(model.hasRankingHead && model.hasNeighbourHead)
+        let items = model.items.count
+        for u in 0..<40 {
+            let user = ExternalID.number(UInt64(u * 7))
+            guard let row = model.users.index(of: user) else { continue }
+            let vector = model.storedVector(Int(row))
+            let bias = model.neighbourBias(Array(model.liked.recent(row, limit: settings.neighbourHistory)), over: model.itemRankBias)
+            let expected = reference(n: 10, vector: vector, table: model.itemRankFactors, bias: bias,
+                                     rows: items, candidates: nil, excluded: [])
+            let got = model.top(user: user, n: 10, excludeSeen: false)
+            XCTAssertEqual(got.source, .model)
+            let scoreOf = { (row: Int32) -> Double in
+                self.reference(n: 1, vector: vector, table: model.itemRankFactors, bias: bias, rows: items,
+                               candidates: [row], excluded: [])[0].score
+            }
+            let rows = got.items.map { model.items.index(of: $0.item)! }
+            assertSameAnswer(zip(got.items, rows).map { (Double($0.0.score), $0.1) }, expected, scoreOf: scoreOf, "user \(u * 7)")
+        }
+    }
+}

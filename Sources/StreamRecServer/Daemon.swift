@@ -12,7 +12,8 @@ import ZeroMQ
 /// queries that change state (`observe`, `snapshot`). A pool of query workers
 /// (`QueryWorkers`) serves the public REQ/REP endpoint and answers read-only
 /// queries in parallel, under the read side of the engine's lock; the loop
-/// takes the write side for each message it applies. Snapshots are written
+/// checks each ingest message whole under the read side and applies it under
+/// the write side, `ingestChunk` events per hold. Snapshots are written
 /// on a background thread.
 ///
 /// Lifecycle: `init` restores the newest intact snapshot and binds both
@@ -180,10 +181,29 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
+    /// Events applied per hold of the write lock. A 1,000-event binary frame
+    /// takes ~0.85 ms to learn in one hold; 64 events (~55 µs) bound how
+    /// long a query waits for ingest, at the price of one more lock round
+    /// trip per 64 events.
+    static let ingestChunk = 64
+
     private func drainIngest(budget: Double) throws {
         let deadline = Clock.monotonic() + budget
         repeat {
-            let rejection = try pull.receive(dontWait: true) { message in state.write { $0.ingest(message) } }
+            let rejection = try pull.receive(dontWait: true) { message -> Rejection? in
+                // Checked (and decoded) whole under the read lock, in parallel
+                // with queries; then applied a chunk per write-lock hold: a
+                // bad message applies nothing, and a query waits for at most
+                // one chunk, not the whole message.
+                switch state.read({ $0.check(message) }) {
+                case .failure(let rejection):
+                    state.write { $0.countRejected(rejection) }
+                    return rejection
+                case .success(var pending):
+                    repeat { state.write { $0.apply(&pending, upTo: Self.ingestChunk) } } while !pending.isDone
+                    return nil
+                }
+            }
             guard let rejection else { return }  // nothing left
             if let rejection { logRejection(rejection) }
         } while Clock.monotonic() < deadline

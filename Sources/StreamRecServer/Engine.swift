@@ -27,37 +27,58 @@ public struct Engine {
 
     /// Applies one ingest message whole, or rejects it whole and says why.
     public mutating func ingest(_ message: UnsafeRawBufferPointer) -> Rejection? {
-        guard message.count <= maxMessageBytes else {
-            let rejection = Rejection(.oversized, "message of \(message.count) bytes exceeds --max-message-bytes \(maxMessageBytes)")
-            counters.countRejected(rejection)
-            return rejection
-        }
-        if BinaryFrame.isBinary(message) { return ingestBinary(message) }
-        switch EventDecoder.decode(message, limits: limits) {
-        case .success(let events):
-            journal?.append(.events(events))
-            for event in events { model.observe(event) }
-            counters.countApplied(events.count)
+        switch check(message) {
+        case .success(var pending):
+            apply(&pending, upTo: .max)
             return nil
         case .failure(let rejection):
-            counters.countRejected(rejection)
+            countRejected(rejection)
             return rejection
         }
     }
 
-    /// Applies a binary frame straight into the model once all of it checks out:
-    /// no Strings for integer IDs, and an event array only for the log (one per frame).
-    private mutating func ingestBinary(_ frame: UnsafeRawBufferPointer) -> Rejection? {
-        switch BinaryFrameDecoder.validate(frame, limits: limits) {
-        case .success(let count):
-            journal?.append(.events(BinaryFrameDecoder.collect(frame, count: count)))
-            BinaryFrameDecoder.forEach(frame) { model.observe($0) }
-            counters.countApplied(count)
-            return nil
-        case .failure(let rejection):
-            counters.countRejected(rejection)
-            return rejection
+    /// Checks a whole ingest message and decodes its events; nothing changes.
+    ///
+    /// The first half of `ingest`, split off so the event loop can check a
+    /// message under the read lock and then apply it in chunks (`apply`),
+    /// taking the write lock once per chunk: queries wait for one chunk, not
+    /// a whole 1,000-event frame. A message that fails any check applies no
+    /// event at all; count it with `countRejected`.
+    public func check(_ message: UnsafeRawBufferPointer) -> Result<PendingIngest, Rejection> {
+        guard message.count <= maxMessageBytes else {
+            return .failure(Rejection(.oversized, "message of \(message.count) bytes exceeds --max-message-bytes \(maxMessageBytes)"))
         }
+        if BinaryFrame.isBinary(message) {
+            // Validated whole before decoding: no Strings for integer IDs, and
+            // one event array, which the log needs anyway.
+            return BinaryFrameDecoder.validate(message, limits: limits)
+                .map { PendingIngest(BinaryFrameDecoder.collect(message, count: $0)) }
+        }
+        return EventDecoder.decode(message, limits: limits).map(PendingIngest.init)
+    }
+
+    /// Counts a message `check` refused.
+    public mutating func countRejected(_ rejection: Rejection) {
+        counters.countRejected(rejection)
+    }
+
+    /// Applies the next `limit` (or fewer) events of a checked message.
+    ///
+    /// The first call logs the whole message (one record, as before), so the
+    /// write-ahead log holds it in the order it is applied; counters grow
+    /// with each chunk, so received = applied + rejected at every point.
+    /// Readers between chunks see the message partly applied, as they would
+    /// see consecutive messages; only the event loop calls this, so nothing
+    /// else is logged or applied between the chunks of one message.
+    public mutating func apply(_ pending: inout PendingIngest, upTo limit: Int) {
+        if !pending.logged {
+            journal?.append(.events(pending.events))
+            pending.logged = true
+        }
+        let end = pending.next + min(limit, pending.events.count - pending.next)
+        for n in pending.next ..< end { model.observe(pending.events[n]) }
+        counters.countApplied(end - pending.next)
+        pending.next = end
     }
 
     /// What the loop must do with a query.
@@ -302,6 +323,22 @@ public struct Engine {
         [("path", .string(info.path)), ("bytes", .number(info.bytes)),
          ("time_ms", .number(info.createdAtMillis)), ("duration_ms", .number(Float(info.milliseconds)))]
     }
+}
+
+/// An ingest message that passed every check (`Engine.check`), applied a
+/// chunk at a time by `Engine.apply`.
+public struct PendingIngest: Sendable {
+    let events: [RatingEvent]
+    /// The first event not yet applied.
+    public fileprivate(set) var next = 0
+    fileprivate var logged = false
+
+    init(_ events: [RatingEvent]) { self.events = events }
+
+    /// Events in the message.
+    public var count: Int { events.count }
+    /// Whether every event has been applied (and the message logged).
+    public var isDone: Bool { logged && next == events.count }
 }
 
 /// A query that cannot be answered, with the reason sent back to the client.

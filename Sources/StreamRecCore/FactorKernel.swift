@@ -1,7 +1,8 @@
 /// The inner loops of the model: dot products and the SGD update of two rows.
 ///
 /// Each has a scalar reference and a SIMD8 version with the same signature;
-/// tests hold them to 1e-5 of each other, and the model runs the SIMD ones.
+/// tests hold them to 1e-5 of each other, and the model runs the SIMD ones
+/// (except `top`'s scan, which runs the C block kernel of `BlockScorer`).
 /// Rows are `stride` floats, a multiple of 8 (see `FactorTable`).
 public enum FactorKernel {
     public typealias Dot = (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float

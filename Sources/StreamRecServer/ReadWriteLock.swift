@@ -5,13 +5,13 @@ import Glibc
 /// A writer-preferring reader–writer lock (pthread) around a value.
 ///
 /// Query workers read the model concurrently; the ingest thread takes the
-/// write side for each message it applies, so a reader never sees a row
-/// half-updated. We chose this over a seqlock per row (readers would need a
-/// retry loop around every row they score, and row storage that never moves
-/// as the tables grow) and over publishing copies of the model (each
+/// write side for each chunk of events it applies (`Daemon.ingestChunk`), so
+/// a reader never sees a row half-updated. We chose this over a seqlock per
+/// row (readers would need a retry loop around every row they score, and row
+/// storage that never moves as the tables grow) and over publishing copies of the model (each
 /// copy-on-write publish costs a full copy of the tables the writer touches
 /// next). Writer preference keeps a stream of queries from starving ingest;
-/// a reader waits at most for one message to be applied.
+/// a reader waits at most for one chunk (or one `observe`, or one replay slice).
 public final class ReadWriteLock<Value>: @unchecked Sendable {
     private var lock = pthread_rwlock_t()
     private var value: Value

@@ -184,7 +184,7 @@ public final class Daemon: @unchecked Sendable {
     /// Events applied per hold of the write lock. A 1,000-event binary frame
     /// takes ~0.85 ms to learn in one hold; 64 events (~55 µs) bound how
     /// long a query waits for ingest, at the price of one more lock round
-    /// trip per 64 events.
+    /// trip (and one `sched_yield`) per 64 events.
     static let ingestChunk = 64
 
     private func drainIngest(budget: Double) throws {
@@ -200,7 +200,16 @@ public final class Daemon: @unchecked Sendable {
                     state.write { $0.countRejected(rejection) }
                     return rejection
                 case .success(var pending):
-                    repeat { state.write { $0.apply(&pending, upTo: Self.ingestChunk) } } while !pending.isDone
+                    repeat {
+                        state.write { $0.apply(&pending, upTo: Self.ingestChunk) }
+                        // A query worker woken on this core waits for the loop
+                        // to give it up; without the yield the scheduler lets
+                        // the loop run through the frame, and the lock release
+                        // alone did not move top-10 p99 under ingest (bench
+                        // --serving, docs/BENCHMARKS.md). With nothing else
+                        // runnable it returns at once.
+                        sched_yield()
+                    } while !pending.isDone
                     return nil
                 }
             }

@@ -207,7 +207,20 @@ public struct Model: Sendable, Equatable {
     /// ways), then records the like. Only a pair's first rating counts, so a
     /// re-rating never counts a co-like twice.
     private mutating func countLike(user u: Int32, item i: Int32) {
-        for k in liked.recent(u, limit: settings.neighbourHistory) { neighbours.countPair(k, i) }
+        // Two passes: walk the likes and start fetching every table the counts
+        // will touch, then count. The tables of a big catalogue do not fit in
+        // cache, and one miss after another cost more than the rest of
+        // learning together.
+        let limit = settings.neighbourHistory
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: limit) { recent in
+            var n = 0
+            for k in liked.recent(u, limit: limit) {
+                neighbours.prefetchPair(k, i)
+                recent[n] = k
+                n += 1
+            }
+            for k in recent[..<n] { neighbours.countPair(k, i) }
+        }
         liked.append(user: u, item: i)
     }
 

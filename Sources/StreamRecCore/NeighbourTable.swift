@@ -1,3 +1,5 @@
+import CKernels
+
 /// Per item, the items most often liked by the same users: the model's
 /// item-neighbour head, a bounded co-occurrence count.
 ///
@@ -31,6 +33,15 @@ public struct NeighbourTable: Sendable, Equatable {
     mutating func appendRow() {
         rows.append(NeighbourCounts())
         doorkeeper.fit(items: rows.count)
+    }
+
+    /// Starts fetching what `countPair(a, b)` will touch first: `a`'s slot for
+    /// `b` and the doorkeeper's word for the pair. (`b`'s slots too measured
+    /// no faster: b is the item just liked, the same for every pair of a like.)
+    @inline(__always)
+    func prefetchPair(_ a: Int32, _ b: Int32) {
+        rows[Int(a)].prefetch(b)
+        doorkeeper.prefetch(a, b)
     }
 
     /// Counts one more co-like of items `a` and `b`, on both rows.
@@ -69,15 +80,28 @@ public struct Doorkeeper: Sendable, Equatable {
         recorded = 0
     }
 
-    /// True when the pair {a, b} was recorded before; records it otherwise.
-    mutating func sawBefore(_ a: Int32, _ b: Int32) -> Bool {
-        // SplitMix64's finalizer: a multiplicative hash alone maps pairs like
-        // (n, n + 1) onto few bits (21 % false positives in the test).
+    /// The bit of the pair {a, b}, through SplitMix64's finalizer: a
+    /// multiplicative hash alone maps pairs like (n, n + 1) onto few bits
+    /// (21 % false positives in the test).
+    @inline(__always)
+    private func bit(_ a: Int32, _ b: Int32) -> Int {
         var key = UInt64(UInt32(min(a, b))) << 32 | UInt64(UInt32(max(a, b)))
         key = (key ^ (key >> 30)) &* 0xBF58_476D_1CE4_E5B9
         key = (key ^ (key >> 27)) &* 0x94D0_49BB_1331_11EB
         key ^= key >> 31
-        let bit = Int(truncatingIfNeeded: key & UInt64(words.count * 64 - 1))
+        return Int(truncatingIfNeeded: key & UInt64(words.count * 64 - 1))
+    }
+
+    /// Starts fetching the word `sawBefore(a, b)` reads.
+    @inline(__always)
+    func prefetch(_ a: Int32, _ b: Int32) {
+        let word = bit(a, b) >> 6
+        words.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + word) }
+    }
+
+    /// True when the pair {a, b} was recorded before; records it otherwise.
+    mutating func sawBefore(_ a: Int32, _ b: Int32) -> Bool {
+        let bit = bit(a, b)
         let mask: UInt64 = 1 << UInt64(bit & 63)
         if words[bit >> 6] & mask != 0 { return true }
         if recorded >= words.count * 8 {
@@ -110,6 +134,13 @@ public struct NeighbourCounts: Sendable {
     @inline(__always)
     private static func home(_ key: Int32, capacity: Int) -> Int {
         Int((UInt32(bitPattern: key) &* 0x9E37_79B1) >> UInt32(32 - capacity.trailingZeroBitCount))
+    }
+
+    /// Starts fetching the slot where a probe for `key` begins.
+    @inline(__always)
+    func prefetch(_ key: Int32) {
+        guard !slots.isEmpty else { return }
+        slots.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + Self.home(key, capacity: $0.count)) }
     }
 
     /// Adds one to `key`'s count if it is held; false (and nothing changes) if not.

@@ -71,7 +71,7 @@ public struct Model: Sendable, Equatable {
         itemFactors = FactorTable(dimension: settings.factors)
         userRankFactors = FactorTable(dimension: settings.factors)
         itemRankFactors = FactorTable(dimension: settings.factors)
-        neighbours = NeighbourTable(limit: settings.neighbourSlots)
+        neighbours = NeighbourTable(limit: settings.neighbourSlots, exponent: settings.neighbourExponent)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
     }
@@ -125,7 +125,10 @@ public struct Model: Sendable, Equatable {
         maxRating = max(maxRating, rating)
         if ratedPairs.insert(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))).inserted {
             popularity[Int(i)] += 1
-            if hasNeighbourHead, rating >= settings.positiveThreshold { countLike(user: u, item: i) }
+            if hasNeighbourHead {
+                neighbours.setPopularity(popularity[Int(i)], of: i)
+                if rating >= settings.positiveThreshold { countLike(user: u, item: i) }
+            }
         }
         reservoir.append(RecentEvent(user: u, item: i, rating: rating))
         eventsApplied += 1

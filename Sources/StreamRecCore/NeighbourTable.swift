@@ -1,4 +1,7 @@
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Per item, the items most often liked by the same users: the model's
 /// item-neighbour head, a bounded co-occurrence count.
@@ -24,15 +27,32 @@ import CKernels
 public struct NeighbourTable: Sendable, Equatable {
     /// Most neighbours counted per item; 0 turns the head off.
     public let limit: Int
+    /// Popularity damping: counts of a neighbour are divided by its
+    /// (popularity + 1)^exponent.
+    public let exponent: Float
     public internal(set) var rows: [NeighbourCounts] = []
     public internal(set) var doorkeeper = Doorkeeper()
+    /// Per item, 1 / (popularity + 1)^exponent, kept up to date as
+    /// popularity grows so that `top` multiplies instead of calling `powf`
+    /// for each of the thousands of neighbour counts it adds up.
+    public internal(set) var damping: [Float] = []
 
-    public init(limit: Int) { self.limit = limit }
+    public init(limit: Int, exponent: Float) {
+        self.limit = limit
+        self.exponent = exponent
+    }
 
-    /// Adds an item row with no neighbours.
+    /// Adds an item row with no neighbours and no one who rated it.
     mutating func appendRow() {
         rows.append(NeighbourCounts())
+        damping.append(1)
         doorkeeper.fit(items: rows.count)
+    }
+
+    /// Records that `item` is now rated by `popularity` distinct users.
+    @inline(__always)
+    mutating func setPopularity(_ popularity: UInt32, of item: Int32) {
+        damping[Int(item)] = powf(Float(popularity) + 1, -exponent)
     }
 
     /// Starts fetching what `countPair(a, b)` will touch first: `a`'s slot for

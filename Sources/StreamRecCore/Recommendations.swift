@@ -63,11 +63,11 @@ extension Model {
     /// to above popularity (see docs/EVALUATION.md).
     func neighbourBias(_ likes: [Int32], over bias: [Float]) -> [Float] {
         guard hasNeighbourHead, !likes.isEmpty else { return bias }
-        let scale = settings.neighbourWeight / Float(likes.count), power = settings.neighbourExponent
+        let scale = settings.neighbourWeight / Float(likes.count)
         var combined = bias  // one copy per query; only the neighbours' entries change
-        for k in likes {
-            neighbours.rows[Int(k)].forEach { j, c in
-                combined[Int(j)] += scale * Float(c) / powf(Float(popularity[Int(j)]) + 1, power)
+        neighbours.damping.withUnsafeBufferPointer { damping in
+            for k in likes {
+                neighbours.rows[Int(k)].forEach { j, c in combined[Int(j)] += scale * Float(c) * damping[Int(j)] }
             }
         }
         return combined

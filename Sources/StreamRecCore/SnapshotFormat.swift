@@ -246,6 +246,9 @@ public enum SnapshotFormat {
             for _ in 0..<users { model.liked.appendUser() }
             for _ in 0..<items { model.neighbours.appendRow() }
         }
+        if model.hasNeighbourHead {
+            for (i, count) in model.popularity.enumerated() { model.neighbours.setPopularity(count, of: Int32(i)) }
+        }
         let held = Int(try r.read(UInt32.self, "reservoir count"))
         let next = Int(try r.read(UInt32.self, "reservoir next slot"))
         guard held <= s.reservoirSize, next < max(1, s.reservoirSize) else {
@@ -350,6 +353,7 @@ public enum SnapshotFormat {
                 row.place(key, c)
             }
             model.neighbours.rows.append(row)
+            model.neighbours.damping.append(1)  // set from popularity once all is read
         }
         let recorded = try r.read(UInt64.self, "doorkeeper pairs recorded")
         let words = Int(try r.read(UInt32.self, "doorkeeper size"))

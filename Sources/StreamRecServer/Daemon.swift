@@ -184,13 +184,31 @@ public final class Daemon: @unchecked Sendable {
     /// Events applied per hold of the write lock. A 1,000-event binary frame
     /// takes ~0.85 ms to learn in one hold; 64 events (~55 µs) bound how
     /// long a query waits for ingest, at the price of one more lock round
-    /// trip (and one `sched_yield`) per 64 events.
+    /// trip and one `sched_yield` per 64 events.
     static let ingestChunk = 64
+
+    /// Messages up to this size (one JSON event is ~60 bytes) are checked and
+    /// applied in one write-lock hold: they apply in one chunk anyway, and
+    /// the separate read-locked check cost one-event messages ~12 % of their
+    /// rate.
+    static let smallMessageBytes = 512
 
     private func drainIngest(budget: Double) throws {
         let deadline = Clock.monotonic() + budget
         repeat {
             let rejection = try pull.receive(dontWait: true) { message -> Rejection? in
+                if message.count <= Self.smallMessageBytes {
+                    return state.write { engine -> Rejection? in
+                        switch engine.check(message) {
+                        case .failure(let rejection):
+                            engine.countRejected(rejection)
+                            return rejection
+                        case .success(var pending):
+                            while !pending.isDone { engine.apply(&pending, upTo: Self.ingestChunk) }
+                            return nil
+                        }
+                    }
+                }
                 // Checked (and decoded) whole under the read lock, in parallel
                 // with queries; then applied a chunk per write-lock hold: a
                 // bad message applies nothing, and a query waits for at most
@@ -200,17 +218,22 @@ public final class Daemon: @unchecked Sendable {
                     state.write { $0.countRejected(rejection) }
                     return rejection
                 case .success(var pending):
-                    repeat {
+                    while true {
                         state.write { $0.apply(&pending, upTo: Self.ingestChunk) }
-                        // A query worker woken on this core waits for the loop
-                        // to give it up; without the yield the scheduler lets
-                        // the loop run through the frame, and the lock release
-                        // alone did not move top-10 p99 under ingest (bench
-                        // --serving, docs/BENCHMARKS.md). With nothing else
-                        // runnable it returns at once.
+                        if pending.isDone { return nil }
+                        // Between chunks, a query worker woken on this core
+                        // waits for the loop to give it up; without the yield
+                        // the scheduler lets the loop run through the frame,
+                        // and the lock release alone did not move top-10 p99
+                        // under ingest (bench --serving, docs/BENCHMARKS.md).
+                        // Not after the last chunk: a yield per message cost
+                        // one-event JSON messages ~40 % of their rate. (Nor
+                        // only while a worker is answering: a worker is not
+                        // answering until it gets the core, and with that
+                        // condition p99 under ingest went back to 2.8–4.8 ×
+                        // idle.)
                         sched_yield()
-                    } while !pending.isDone
-                    return nil
+                    }
                 }
             }
             guard let rejection else { return }  // nothing left

@@ -21,9 +21,10 @@ import Glibc
 /// co-liked last (prequential HR@10 0.011); fixed slot arrays searched
 /// linearly (a limit large enough to rank well, 512 and up, made every count
 /// a long scan: 17 k events/s); an item2vec-style embedding trained on
-/// co-liked pairs, which in one online pass learns too slowly to beat
-/// popularity. On anime, limits of 64, 512 and 4,096 gave HR@10 0.010,
-/// 0.080 and 0.084 under a linear-scan prototype.
+/// co-liked pairs (not built: the BPR head, which learns the same way, stayed
+/// at popularity level). On anime, limits of 64, 512 and 4,096 gave HR@10
+/// 0.035, 0.081 and 0.084 (20 latest likes, before the doorkeeper); the
+/// default 1,024 is in docs/EVALUATION.md.
 public struct NeighbourTable: Sendable, Equatable {
     /// Most neighbours counted per item; 0 turns the head off.
     public let limit: Int
@@ -82,19 +83,21 @@ public struct NeighbourTable: Sendable, Equatable {
 }
 
 /// A one-hash Bloom filter of item pairs co-liked once: "seen before?" with
-/// no false negatives and at most ~12 % false positives (it is cleared once
-/// an eighth of its bits have been set), in 512 bits per item.
+/// no false negatives and at most ~6 % false positives (it is cleared once
+/// a sixteenth of its bits have been set), in 256 bits per item.
 public struct Doorkeeper: Sendable, Equatable {
     public internal(set) var words: [UInt64] = []
     /// Pairs recorded since the last clear.
     public internal(set) var recorded = 0
 
-    /// Grows (and clears) the filter to the next power of two ≥ 512 bits per
+    /// Grows (and clears) the filter to the next power of two ≥ 256 bits per
     /// item (8,192 at least), so its false-positive rate does not rise with
-    /// the catalogue. 512 rather than 1,024: the memory bench's RSS, and no
-    /// loss of HR@10 on anime (0.0861 against 0.0867).
+    /// the catalogue. Measured on anime (HR@10) and the memory bench (RSS):
+    /// 1,024 bits cleared at 1/8: 0.0867 (with 20 latest likes); 512 at 1/8:
+    /// 0.0845, 598.5 MiB; 512 at 1/16: 0.0855, 598.4 MiB; 256 at 1/16:
+    /// 0.0841, 550.5 MiB.
     mutating func fit(items: Int) {
-        let bits = max(1 << 13, items * 512)
+        let bits = max(1 << 13, items * 256)
         guard words.count * 64 < bits else { return }
         words = [UInt64](repeating: 0, count: (1 << (Int.bitWidth - (bits - 1).leadingZeroBitCount)) / 64)
         recorded = 0
@@ -124,7 +127,7 @@ public struct Doorkeeper: Sendable, Equatable {
         let bit = bit(a, b)
         let mask: UInt64 = 1 << UInt64(bit & 63)
         if words[bit >> 6] & mask != 0 { return true }
-        if recorded >= words.count * 8 {
+        if recorded >= words.count * 4 {  // a sixteenth of the bits
             for w in words.indices { words[w] = 0 }
             recorded = 0
         }

@@ -358,8 +358,8 @@ public enum SnapshotFormat {
         let recorded = try r.read(UInt64.self, "doorkeeper pairs recorded")
         let words = Int(try r.read(UInt32.self, "doorkeeper size"))
         let sized = model.items.count == 0 ? words == 0 : words >= 128 && words & (words - 1) == 0
-        guard sized, recorded <= UInt64(words * 8) else {
-            throw FormatError.invalid("doorkeeper of \(words) words with \(recorded) pairs recorded for \(model.items.count) items (words must be a power of two ≥ 128, or 0 with no items; pairs ≤ 8 per word)")
+        guard sized, recorded <= UInt64(words * 4) else {
+            throw FormatError.invalid("doorkeeper of \(words) words with \(recorded) pairs recorded for \(model.items.count) items (words must be a power of two ≥ 128, or 0 with no items; pairs ≤ 4 per word)")
         }
         model.neighbours.doorkeeper.words = try r.readArray(UInt64.self, count: words, "doorkeeper")
         model.neighbours.doorkeeper.recorded = Int(recorded)

@@ -23,7 +23,10 @@ public struct LikedHistory: Sendable, Equatable {
 
     mutating func appendUser() { newest.append(-1) }
 
+    /// Records a like; past 2^31 − 1 likes (the i32 links) further likes are
+    /// not recorded, and the head keeps learning from the ones it has.
     mutating func append(user: Int32, item: Int32) {
+        guard entries.count < Int(Int32.max) else { return }
         entries.append(Entry(item: item, previous: newest[Int(user)]))
         newest[Int(user)] = Int32(entries.count - 1)
     }

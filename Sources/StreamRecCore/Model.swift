@@ -37,9 +37,9 @@ public struct Model: Sendable, Equatable {
     /// does not count twice towards popularity, and `top` leaves out what a
     /// user rated by asking it (only for items good enough to make the list).
     public internal(set) var ratedPairs = PairSet()
-    /// The item-neighbour head: per user the items they liked (rated at or
-    /// above the positive threshold), and per item the items most often
-    /// liked by the same users. `top` blends it with the embedding score.
+    /// The item-neighbour head: per user the items they liked (whose first
+    /// rating was at or above the positive threshold; re-ratings do not
+    /// change it), and per item the items most often liked by the same users. `top` blends it with the embedding score.
     /// Both empty when the head is off (neighbour slots 0).
     public internal(set) var liked = LikedHistory()
     public internal(set) var neighbours: NeighbourTable

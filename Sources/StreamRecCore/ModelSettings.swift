@@ -95,7 +95,8 @@ public struct ModelSettings: Sendable, Equatable {
         try check((1...10_000).contains(neighbourHistory), "neighbour history must be 1...10000, got \(neighbourHistory)")
         try check(neighbourExponent.isFinite && (0...4).contains(neighbourExponent),
                   "neighbour exponent must be in [0, 4], got \(neighbourExponent)")
-        try check(neighbourWeight.isFinite && neighbourWeight >= 0, "neighbour weight must be >= 0, got \(neighbourWeight)")
+        try check(neighbourWeight.isFinite && (0...1_000_000).contains(neighbourWeight),
+                  "neighbour weight must be in [0, 1000000], got \(neighbourWeight)")
         try check(sampler == .uniform || reservoirSize > 0, "the popular sampler needs a reservoir (reservoir size > 0)")
     }
 }

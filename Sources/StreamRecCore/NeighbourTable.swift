@@ -7,13 +7,17 @@ import Glibc
 /// item-neighbour head, a bounded co-occurrence count.
 ///
 /// Each item keeps up to `limit` (neighbour row, count) pairs in a small
-/// open-addressing table of its own, grown by doubling, so an item costs
-/// memory in proportion to its neighbours, never to the catalogue. Past the
-/// limit, counting follows Misra–Gries: a neighbour not yet held makes every
-/// count lose one (and frees those that reach 0) instead of taking a place.
-/// Counts never overstate, and after n co-likes understate by at most
-/// n/(limit + 1); that pass costs O(limit) but happens at most once per
-/// limit + 1 co-likes, so counting stays O(1) amortized.
+/// open-addressing table of its own, grown by doubling (never past what
+/// `limit` neighbours need), so an item costs memory in proportion to the
+/// most neighbours it has held, never to the catalogue. Past the limit,
+/// counting follows Misra–Gries: a neighbour not yet held makes every count
+/// lose one (and frees those that reach 0) instead of taking a place; that
+/// pass costs O(limit) but happens at most once per limit + 1 co-likes, so
+/// counting stays O(1) amortized. Misra–Gries alone never overstates and
+/// understates by at most n/(limit + 1) after n co-likes; the doorkeeper
+/// (below) adds its own error: a pair's first co-like is not counted, or
+/// is lost when the filter clears, and a false positive (≤ ~6 %) lets a
+/// pair in at 2 after one co-like.
 ///
 /// Rejected: a dense item × item matrix (the square of the catalogue);
 /// Space-Saving, where a newcomer takes the smallest place at its count + 1
@@ -173,7 +177,7 @@ public struct NeighbourCounts: Sendable {
             let mask = slots.count - 1
             var i = Self.home(key, capacity: slots.count)
             while slots[i].key != -1 {
-                if slots[i].key == key { slots[i].count += 1; return true }
+                if slots[i].key == key { slots[i].count.saturatingAdd(1); return true }
                 i = (i + 1) & mask
             }
             return false
@@ -187,7 +191,7 @@ public struct NeighbourCounts: Sendable {
             let mask = slots.count - 1
             var i = Self.home(key, capacity: slots.count)
             while slots[i].key != -1 {
-                if slots[i].key == key { slots[i].count += n; return nil }
+                if slots[i].key == key { slots[i].count.saturatingAdd(n); return nil }
                 i = (i + 1) & mask
             }
             return i
@@ -255,5 +259,15 @@ extension NeighbourCounts: Equatable {
         var same = true
         a.forEach { key, c in if b.count(of: key) != c { same = false } }
         return same
+    }
+}
+
+extension UInt32 {
+    /// Adds `n`, stopping at `.max`: a count restored from a crafted snapshot
+    /// may start anywhere, and must not trap the learner.
+    @inline(__always)
+    mutating func saturatingAdd(_ n: UInt32) {
+        let (sum, overflow) = addingReportingOverflow(n)
+        self = overflow ? .max : sum
     }
 }

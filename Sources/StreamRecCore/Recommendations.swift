@@ -38,7 +38,12 @@ extension Model {
         case .anonymous(let given):
             let known = given.compactMap { g in items.index(of: g.item).map { (item: $0, rating: g.rating ?? maxRatingSeen) } }
             if query.excludeSeen { for g in known { excluded.insert(g.item) } }
-            likes = known.filter { $0.rating >= settings.positiveThreshold }.suffix(settings.neighbourHistory).map(\.item)
+            var listed = RowBitmap(rows: items.count)  // an item given twice is one like
+            for g in known where g.rating >= settings.positiveThreshold && !listed.contains(Int(g.item)) {
+                listed.insert(g.item)
+                likes.append(g.item)
+            }
+            likes = Array(likes.suffix(settings.neighbourHistory))
             vector = known.isEmpty ? nil : foldIn(known)
         }
         guard let vector else {

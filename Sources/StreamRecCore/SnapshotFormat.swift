@@ -244,7 +244,7 @@ public enum SnapshotFormat {
         } else {
             try readRatedLists(&r, into: &model)
             for _ in 0..<users { model.liked.appendUser() }
-            for _ in 0..<items { model.neighbours.appendRow() }
+            if model.hasNeighbourHead { for _ in 0..<items { model.neighbours.appendRow() } }
         }
         if model.hasNeighbourHead {
             for (i, count) in model.popularity.enumerated() { model.neighbours.setPopularity(count, of: Int32(i)) }
@@ -281,7 +281,7 @@ public enum SnapshotFormat {
 
     /// The log position from a file's first bytes, without verifying the rest:
     /// for pruning the log, where an unreadable snapshot simply prunes nothing.
-    /// Nil unless `prefix` starts with a v1 or v2 header.
+    /// Nil unless `prefix` starts with a header of a version this build reads.
     public static func logPosition(ofPrefix prefix: UnsafeRawBufferPointer) -> UInt64? {
         var r = ByteReader(prefix)
         guard let head = try? r.readBytes(count: magic.count, "magic"), Array(head) == magic,
@@ -306,7 +306,9 @@ public enum SnapshotFormat {
     /// The v3 rated pairs.
     private static func readPairs(_ r: inout ByteReader, into model: inout Model) throws {
         let count = try r.read(UInt64.self, "rated pair count")
-        try r.require(Int(clamping: count) &* 8, for: "rated pairs")
+        guard count <= UInt64(r.remaining / 8) else {
+            throw FormatError.truncated("rated pairs (\(count) listed, room for \(r.remaining / 8))")
+        }
         for _ in 0..<count {
             let pair = try r.read(UInt64.self, "rated pair")
             try addPair(user: Int(pair >> 32), item: Int(pair & 0xFFFF_FFFF), to: &model)
@@ -329,11 +331,11 @@ public enum SnapshotFormat {
         let items = Int32(model.items.count)
         let count = Int(try r.read(UInt32.self, "like count"))
         let entries = try r.readArray(LikedHistory.Entry.self, count: count, "likes")
-        for (n, e) in entries.enumerated() where !(0..<items).contains(e.item) || !(-1..<Int32(n)).contains(e.previous) {
+        for (n, e) in entries.enumerated() where !(0..<items).contains(e.item) || !(-1..<n).contains(Int(e.previous)) {
             throw FormatError.invalid("like #\(n) names item row \(e.item) and previous like \(e.previous)")
         }
         let newest = try r.readArray(Int32.self, count: model.users.count, "newest likes")
-        for (u, e) in newest.enumerated() where !(-1..<Int32(count)).contains(e) {
+        for (u, e) in newest.enumerated() where !(-1..<count).contains(Int(e)) {
             throw FormatError.invalid("user row \(u)'s newest like is #\(e) of \(count)")
         }
         model.liked.entries = entries
@@ -347,7 +349,7 @@ public enum SnapshotFormat {
             for _ in 0..<held {
                 let key = try r.read(Int32.self, "neighbour row")
                 let c = try r.read(UInt32.self, "neighbour count")
-                guard (0..<items).contains(key), c > 0, row.count(of: key) == 0 else {
+                guard (0..<items).contains(key), c > 0, UInt64(c) <= 2 * UInt64(count) + 2, row.count(of: key) == 0 else {
                     throw FormatError.invalid("item row \(item) holds neighbour row \(key) with count \(c) (out of range, zero or repeated)")
                 }
                 row.place(key, c)

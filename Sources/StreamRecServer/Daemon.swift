@@ -13,7 +13,8 @@ import ZeroMQ
 /// (`QueryWorkers`) serves the public REQ/REP endpoint and answers read-only
 /// queries in parallel, under the read side of the engine's lock; the loop
 /// checks each ingest message whole under the read side and applies it under
-/// the write side, `ingestChunk` events per hold. Snapshots are written
+/// the write side, `ingestChunk` events per hold (a message of at most
+/// `smallMessageBytes` is checked and applied in one write hold). Snapshots are written
 /// on a background thread.
 ///
 /// Lifecycle: `init` restores the newest intact snapshot and binds both

@@ -95,8 +95,21 @@ final class NeighbourTests: XCTestCase {
         let on = model(slots: 1024)
         XCTAssertEqual(on.top(user: .text("newcomer"), n: 1).items.first?.item, .number(104))
         XCTAssertEqual(on.top(TopQuery(.anonymous([(item: .number(7), rating: nil)]), n: 1)).items.first?.item, .number(107))
+        let twice = on.top(TopQuery(.anonymous([(item: .number(7), rating: nil), (item: .number(3), rating: nil), (item: .number(7), rating: nil)]), n: 3))
+        let once = on.top(TopQuery(.anonymous([(item: .number(3), rating: nil), (item: .number(7), rating: nil)]), n: 3))
+        XCTAssertEqual(twice.items.map(\.item), once.items.map(\.item), "an item given twice counts as one like")
         let off = model(slots: 0)
         XCTAssertNotEqual(off.top(user: .text("newcomer"), n: 1).items.first?.item, .number(104),
                           "without the head, one like does not single out its partner")
+    }
+
+    /// A count at the top of UInt32 stops there instead of trapping the learner.
+    func testCountsSaturate() {
+        var counts = NeighbourCounts()
+        counts.place(5, .max - 1)
+        counts.add(5, by: 2, limit: 8)
+        XCTAssertEqual(counts.count(of: 5), .max)
+        XCTAssertTrue(counts.bump(5))
+        XCTAssertEqual(counts.count(of: 5), .max)
     }
 }

@@ -193,6 +193,19 @@ final class SnapshotFormatTests: XCTestCase {
         assertFormatError(bytes, { if case .invalid(let why) = $0 { return why.contains("twice") } else { return false } }, "duplicate user")
     }
 
+    /// A neighbour count no sequence of likes could produce is refused on load, not trapped on later.
+    func testImpossibleNeighbourCountIsInvalid() throws {
+        var model = Self.sampleModel()
+        XCTAssertTrue(model.hasNeighbourHead)
+        var row = model.neighbours.rows[0]
+        let absent = try XCTUnwrap((0..<Int32(model.items.count)).first { row.count(of: $0) == 0 })
+        row.place(absent, .max)
+        model.neighbours.rows[0] = row
+        assertFormatError(SnapshotFormat.encode(model, createdAtMillis: 0),
+                          { if case .invalid(let why) = $0 { return why.contains("neighbour row") } else { return false } },
+                          "count 2^32 - 1 with a handful of likes")
+    }
+
     /// Seeded random mutations of a real snapshot (with and without a recomputed checksum) never crash the decoder.
     func testRandomMutationsNeverCrash() {
         let bytes = SnapshotFormat.encode(Self.sampleModel(factors: 3), createdAtMillis: 5)

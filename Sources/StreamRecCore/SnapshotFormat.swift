@@ -15,7 +15,8 @@
 /// next to it was started by a v2 daemon from that very snapshot, at 0.
 /// Versions 1 and 2 had no item-neighbour head and stored rated items as
 /// per-user lists; they are still read, and the head starts empty with the
-/// default settings (it learns from the next likes on).
+/// neighbour settings the caller gives (the daemon's configured ones), and
+/// learns from the next likes on.
 ///
 /// The log position sits in the header, not the payload, because it is log
 /// metadata rather than model state, and because pruning old log segments
@@ -187,7 +188,12 @@ public enum SnapshotFormat {
     }
 
     /// Rebuilds a model from snapshot bytes, or says exactly what is wrong.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws
+    ///
+    /// A v1 or v2 file predates the neighbour head, so its neighbour
+    /// settings come from `upgrade` (the daemon passes its configured ones:
+    /// `--neighbour-slots 0` on the first start of the new version keeps an
+    /// old model without the head).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, upgrade: ModelSettings = ModelSettings()) throws
         -> (model: Model, createdAtMillis: UInt64, logPosition: UInt64) {
         var (header, r) = try open(bytes)
         var s = ModelSettings()
@@ -208,6 +214,11 @@ public enum SnapshotFormat {
             s.neighbourHistory = Int(try r.read(UInt32.self, "neighbour history"))
             s.neighbourExponent = try r.readFloat("neighbour exponent")
             s.neighbourWeight = try r.readFloat("neighbour weight")
+        } else {
+            s.neighbourSlots = upgrade.neighbourSlots
+            s.neighbourHistory = upgrade.neighbourHistory
+            s.neighbourExponent = upgrade.neighbourExponent
+            s.neighbourWeight = upgrade.neighbourWeight
         }
         do { try s.validate() } catch { throw FormatError.invalid("\(error)") }
 

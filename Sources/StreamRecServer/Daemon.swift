@@ -59,7 +59,7 @@ public final class Daemon: @unchecked Sendable {
 
         var model = Model(settings: config.model)
         var restored: SnapshotInfo?
-        if let (saved, info) = try store.restoreNewest(warn: { logger.error("\($0)") }) {
+        if let (saved, info) = try store.restoreNewest(upgrade: config.model, warn: { logger.error("\($0)") }) {
             model = saved
             restored = info
             logger.info("restored snapshot", metadata: [

@@ -80,12 +80,14 @@ public struct SnapshotStore: Sendable {
 
     /// Loads the newest snapshot that is intact. Damaged ones are reported
     /// through `warn`, renamed `*.damaged`, and skipped. Nil when there is none.
-    public func restoreNewest(warn: (String) -> Void) throws -> (model: Model, info: SnapshotInfo)? {
+    /// `upgrade` supplies what files from before a setting existed lack.
+    public func restoreNewest(upgrade: ModelSettings = ModelSettings(), warn: (String) -> Void) throws
+        -> (model: Model, info: SnapshotInfo)? {
         for file in try snapshots().reversed() {
             let start = Clock.monotonic()
             do {
                 let bytes = try AtomicFile.read(file)
-                let (model, created, position) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0) }
+                let (model, created, position) = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0, upgrade: upgrade) }
                 return (model, SnapshotInfo(path: file, bytes: bytes.count, createdAtMillis: created,
                                             milliseconds: (Clock.monotonic() - start) * 1000, logPosition: position))
             } catch {

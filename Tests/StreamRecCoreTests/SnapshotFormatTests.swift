@@ -298,7 +298,7 @@ final class SnapshotFormatTests: XCTestCase {
         return bytes
     }
 
-    /// v1 and v2 files still load: same model, and an empty neighbour head with default settings that learns from then on.
+    /// v1 and v2 files still load: same model, and an empty neighbour head with the caller's settings (default or off) that learns from then on.
     func testOlderVersionsStillLoad() throws {
         var settings = Self.sampleModel().settings
         settings.neighbourSlots = 0
@@ -316,6 +316,11 @@ final class SnapshotFormatTests: XCTestCase {
             XCTAssertEqual(decoded.userFactors, model.userFactors)
             XCTAssertEqual(decoded.reservoir, model.reservoir)
             XCTAssertEqual(decoded.neighbours.rows.count, model.items.count)
+            var off = ModelSettings()
+            off.neighbourSlots = 0
+            let withoutHead = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0, upgrade: off) }.model
+            XCTAssertFalse(withoutHead.hasNeighbourHead, "an upgrade can keep the head off")
+            XCTAssertEqual(withoutHead.ratedPairs, model.ratedPairs)
             for user in ["new", "newer"] {
                 decoded.observe(user: .text(user), item: .number(1), rating: 10)
                 decoded.observe(user: .text(user), item: .number(2), rating: 10)

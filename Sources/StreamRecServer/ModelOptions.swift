@@ -45,7 +45,7 @@ public struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Recent events kept for replay and popular sampling; 0 = none. Default \(defaults.reservoirSize).", valueName: "events"))
     public var reservoirSize: Int?
 
-    @Option(help: ArgumentHelp("Neighbours counted per item by the item-neighbour head; 0 = off. Default \(defaults.neighbourSlots).", valueName: "n"))
+    @Option(help: ArgumentHelp("Most neighbours counted per item by the item-neighbour head; 0 = off. Default \(defaults.neighbourSlots).", valueName: "n"))
     public var neighbourSlots: Int?
 
     @Option(help: ArgumentHelp("A user's most recent likes that the neighbour head counts and recommends from. Default \(defaults.neighbourHistory).", valueName: "n"))

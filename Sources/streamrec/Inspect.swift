@@ -47,6 +47,11 @@ struct Inspect: ParsableCommand {
             print("users: \(model.users.count)")
             print("items: \(model.items.count)")
             print("model_events: \(model.eventsApplied)")
+            print("rated_pairs: \(model.ratedPairs.count)")
+            if model.hasNeighbourHead {
+                print("likes: \(model.liked.entries.count)")
+                print("neighbour_pairs: \(model.neighbours.rows.reduce(0) { $0 + $1.count })")
+            }
             print("reservoir_events: \(model.reservoir.events.count)")
             print("settings: \(model.settings)")
             return nil

@@ -33,12 +33,16 @@ final class InspectCommandTests: XCTestCase {
 
         var model = Model(settings: ModelSettings(factors: 2, learningRate: 0.1, regularization: 0, seed: 1))
         model.observe(user: .number(1), item: .number(2), rating: 3)
+        model.observe(user: .number(1), item: .number(3), rating: 9)
+        model.observe(user: .number(1), item: .number(4), rating: 9)
         var snapshot = SnapshotFormat.encode(model, createdAtMillis: 5, logPosition: 42)
         let snapshotPath = dir + "/snapshot-0000000000000005.srs"
         try snapshot.withUnsafeBytes { try AtomicFile.write($0, to: snapshotPath) }
         let good = try inspect(snapshotPath)
         XCTAssertEqual(good.status, 0, good.output)
-        XCTAssertTrue(good.output.contains("log_position: 42") && good.output.contains("model_events: 1"), good.output)
+        for line in ["log_position: 42", "model_events: 3", "rated_pairs: 3", "likes: 2", "neighbour_pairs: 0"] {
+            XCTAssertTrue(good.output.contains(line), "missing \(line) in:\n\(good.output)")
+        }
         snapshot[snapshot.count / 2] ^= 0x10
         try snapshot.withUnsafeBytes { try AtomicFile.write($0, to: snapshotPath) }
         let bad = try inspect(snapshotPath)

@@ -285,6 +285,8 @@ public struct Engine {
             ("ok", .bool(true)),
             ("users", .number(model.users.count)),
             ("items", .number(model.items.count)),
+            ("rated_pairs", .number(model.ratedPairs.count)),
+            ("likes", .number(model.liked.entries.count)),
             ("events_received", .number(counters.received)),
             ("events_applied", .number(counters.applied)),
             ("events_rejected", .object(rejected)),

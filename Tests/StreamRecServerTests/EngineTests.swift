@@ -142,6 +142,8 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(stats["ok"], .bool(true))
         XCTAssertEqual(stats["users"], .number("3"))
         XCTAssertEqual(stats["items"], .number("3"))
+        XCTAssertEqual(stats["rated_pairs"], .number("4"))
+        XCTAssertEqual(stats["likes"], .number("0"), "ratings below the positive threshold are not likes")
         XCTAssertEqual(stats["events_received"], .number("5"))
         XCTAssertEqual(stats["events_applied"], .number("4"))
         XCTAssertEqual(stats["model_events"], .number("4"))

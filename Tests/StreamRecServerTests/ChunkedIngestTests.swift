@@ -18,13 +18,6 @@ final class ChunkedIngestTests: XCTestCase {
         }
     }
 
-    private func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamrec-chunks-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
-        return dir
-    }
-
     /// Binary and JSON messages of 0–1,000 events (with bad ones between) applied in chunks of 1, 7 and 64 give the model and counters of whole ingest, add up after every chunk, and the log they write rebuilds that model.
     func testChunksMatchWholeMessages() throws {
         var rng = SplitMix64(seed: 11)
@@ -41,7 +34,7 @@ final class ChunkedIngestTests: XCTestCase {
         for message in messages { _ = message.withUnsafeBytes { whole.ingest($0) } }
 
         for chunk in [1, 7, 64] {
-            let dir = try temporaryDirectory()
+            let dir = e2eTemporaryDirectory(self, "chunks")
             var chunked = makeEngine()
             let start = chunked.model
             chunked.journal = LogWriter(directory: dir, policy: .no, nextSequence: 0, now: 0) { XCTFail($0) }

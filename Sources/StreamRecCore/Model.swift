@@ -39,8 +39,9 @@ public struct Model: Sendable, Equatable {
     public internal(set) var ratedPairs = PairSet()
     /// The item-neighbour head: per user the items they liked (whose first
     /// rating was at or above the positive threshold; re-ratings do not
-    /// change it), and per item the items most often liked by the same users. `top` blends it with the embedding score.
-    /// Both empty when the head is off (neighbour slots 0).
+    /// change it), and per item the items most often liked by the same
+    /// users. `top` blends it with the embedding score. Both empty when the
+    /// head is off (neighbour slots 0).
     public internal(set) var liked = LikedHistory()
     public internal(set) var neighbours: NeighbourTable
     /// The ranking head, trained only by pairwise steps and used only by

@@ -170,40 +170,37 @@ public struct NeighbourCounts: Sendable {
         slots.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + Self.home(key, capacity: $0.count)) }
     }
 
-    /// Adds one to `key`'s count if it is held; false (and nothing changes) if not.
-    mutating func bump(_ key: Int32) -> Bool {
-        guard !slots.isEmpty else { return false }
-        return slots.withUnsafeMutableBufferPointer { slots in
+    /// Where `key` is held, or the empty slot its probe ends at (`held`
+    /// false): the one probe loop every lookup uses. The table is not empty.
+    @inline(__always)
+    private func probe(_ key: Int32) -> (index: Int, held: Bool) {
+        slots.withUnsafeBufferPointer { slots in
             let mask = slots.count - 1
             var i = Self.home(key, capacity: slots.count)
             while slots[i].key != -1 {
-                if slots[i].key == key { slots[i].count.saturatingAdd(1); return true }
+                if slots[i].key == key { return (i, true) }
                 i = (i + 1) & mask
             }
-            return false
+            return (i, false)
         }
+    }
+
+    /// Adds one to `key`'s count if it is held; false (and nothing changes) if not.
+    mutating func bump(_ key: Int32) -> Bool {
+        guard !slots.isEmpty else { return false }
+        let (i, held) = probe(key)
+        if held { slots[i].count.saturatingAdd(1) }
+        return held
     }
 
     /// `by` more co-likes with `key`, holding at most `limit` neighbours.
     mutating func add(_ key: Int32, by n: UInt32, limit: Int) {
-        if slots.isEmpty { resize(to: 8) }
-        let found: Int? = slots.withUnsafeMutableBufferPointer { slots in
-            let mask = slots.count - 1
-            var i = Self.home(key, capacity: slots.count)
-            while slots[i].key != -1 {
-                if slots[i].key == key { slots[i].count.saturatingAdd(n); return nil }
-                i = (i + 1) & mask
-            }
-            return i
+        if !slots.isEmpty {
+            let (i, held) = probe(key)
+            if held { return slots[i].count.saturatingAdd(n) }
         }
-        guard let free = found else { return }
         guard count < limit else { return forgetOne() }
-        if (count + 1) * 4 > slots.count * 3 {
-            resize(to: slots.count * 2)
-            return add(key, by: n, limit: limit)
-        }
-        slots[free] = Slot(key: key, count: n)
-        count += 1
+        place(key, n)
     }
 
     /// The Misra–Gries step: every count loses one; the table is rebuilt
@@ -221,13 +218,11 @@ public struct NeighbourCounts: Sendable {
         for slot in old where slot.key != -1 && slot.count > 0 { place(slot.key, slot.count) }
     }
 
-    /// Puts a key known to be absent, with its count, into a slot.
+    /// Puts a key known to be absent, with its count, into a slot (growing
+    /// the table past 3/4 full).
     mutating func place(_ key: Int32, _ c: UInt32) {
         if slots.isEmpty || (count + 1) * 4 > slots.count * 3 { resize(to: max(8, slots.count * 2)) }
-        let mask = slots.count - 1
-        var i = Self.home(key, capacity: slots.count)
-        while slots[i].key != -1 { i = (i + 1) & mask }
-        slots[i] = Slot(key: key, count: c)
+        slots[probe(key).index] = Slot(key: key, count: c)
         count += 1
     }
 
@@ -242,12 +237,8 @@ public struct NeighbourCounts: Sendable {
     /// The count held for `key` (0 when not held).
     public func count(of key: Int32) -> UInt32 {
         guard !slots.isEmpty else { return 0 }
-        var i = Self.home(key, capacity: slots.count)
-        while slots[i].key != -1 {
-            if slots[i].key == key { return slots[i].count }
-            i = (i + 1) & (slots.count - 1)
-        }
-        return 0
+        let (i, held) = probe(key)
+        return held ? slots[i].count : 0
     }
 }
 

@@ -81,10 +81,9 @@ extension Model {
     /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of `top`.
     ///
     /// Scores a block of `BlockScorer.blockRows` rows per call to the C block
-    /// kernel (AVX2+FMA when the CPU has it), then runs the same selection as
-    /// `select` over the block: a row that cannot beat the worst kept rejected
-    /// with one comparison, then excluded rows and items rated by `seenBy`
-    /// skipped, ties to the earlier row.
+    /// kernel (AVX2+FMA when the CPU has it), then applies the same
+    /// `Selection` as `select` to the block's rows; a block whose best score
+    /// cannot pass the admission test is skipped whole.
     /// With `candidates`, rows are scattered, so each listed row is scored on
     /// its own by the same kernel inside `select`. `kernel` picks the path
     /// (tests run both).
@@ -105,22 +104,10 @@ extension Model {
                             return Double(base + score)
                         }
                     }
-                    var selector = TopSelector(limit: n)
-                    // Every kept score is a Float widened to Double, so comparing
-                    // in Float against the admission score narrowed back is exact.
-                    var admission = Float(selector.admissionScore)
-                    let filtering = !excluded.words.isEmpty
-                    let userKey = seenBy.map { UInt64(UInt32($0)) << 32 }
+                    var selection = Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs)
                     let block = BlockScorer.blockRows
                     return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
                         let scores = scores.baseAddress!
-                        @inline(__always) func consider(_ j: Int, _ start: Int) {
-                            let value = base + scores[j], i = start + j
-                            guard value > admission, !(filtering && excluded.contains(i)) else { return }
-                            if let userKey, ratedPairs.contains(userKey | UInt64(UInt32(i))) { return }
-                            selector.offer(score: Double(value), row: Int32(i))
-                            admission = Float(selector.admissionScore)
-                        }
                         var start = 0
                         while start < rowCount {
                             let count = min(block, rowCount - start)
@@ -129,12 +116,12 @@ extension Model {
                             // Once the heap is full, most blocks hold no row that
                             // beats the admission score (addition is monotonic,
                             // so base + max bounds every row's value).
-                            if base + most > admission {
-                                for j in 0..<count { consider(j, start) }
+                            if Double(base + most) > selection.admission {
+                                for j in 0..<count { selection.consider(start + j, Double(base + scores[j])) }
                             }
                             start += count
                         }
-                        return selector.sorted()
+                        return selection.sorted()
                     }
                 }
             }
@@ -168,39 +155,22 @@ extension Model {
     }
 
     /// The `n` best rows by `score`, over `candidates` (all rows when nil),
-    /// skipping rows in `excluded` (an empty bitmap excludes nothing) and
-    /// items rated by user `seenBy`. A row that cannot beat the worst one
-    /// kept is rejected with one comparison, before the heap; ties go to the
-    /// earlier row, already kept.
-    ///
-    /// Rated items are checked in the pair set only for rows that pass that
-    /// comparison (a few dozen per scan), rather than marking all of a
-    /// user's rated items in a bitmap first: that needed a per-user list of
-    /// rated items, the biggest memory cost after the embeddings.
+    /// under the rules of `Selection`: rows in `excluded` and items rated by
+    /// user `seenBy` are skipped.
     @inline(__always)
     func select(n: Int, candidates: [Int32]?, excluded: RowBitmap, seenBy: Int32? = nil,
                 score: (Int) -> Double) -> [(score: Double, row: Int32)] {
-        var selector = TopSelector(limit: n)
-        var admission = -Double.infinity
-        let filtering = !excluded.words.isEmpty
-        let userKey = seenBy.map { UInt64(UInt32($0)) << 32 }
-        @inline(__always) func consider(_ i: Int) {
-            let value = score(i)
-            guard value > admission else { return }
-            if let userKey, ratedPairs.contains(userKey | UInt64(UInt32(i))) { return }
-            selector.offer(score: value, row: Int32(i))
-            admission = selector.admissionScore
-        }
+        var selection = Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs)
         if let candidates {
             var offered = RowBitmap(rows: items.count)  // a candidate listed twice is offered once
-            for i in candidates where !(filtering && excluded.contains(Int(i))) && !offered.contains(Int(i)) {
+            for i in candidates where !offered.contains(Int(i)) {
                 offered.insert(i)
-                consider(Int(i))
+                selection.consider(Int(i), score(Int(i)))
             }
         } else {
-            for i in 0..<items.count where !(filtering && excluded.contains(i)) { consider(i) }
+            for i in 0..<items.count { selection.consider(i, score(i)) }
         }
-        return selector.sorted()
+        return selection.sorted()
     }
 
     /// The highest rating seen, the rating an anonymous "liked" item counts as.

@@ -254,8 +254,10 @@ public enum SnapshotFormat {
             if model.hasNeighbourHead { try readNeighbourHead(&r, into: &model) }
         } else {
             try readRatedLists(&r, into: &model)
-            for _ in 0..<users { model.liked.appendUser() }
-            if model.hasNeighbourHead { for _ in 0..<items { model.neighbours.appendRow() } }
+            if model.hasNeighbourHead {
+                for _ in 0..<users { model.liked.appendUser() }
+                for _ in 0..<items { model.neighbours.appendRow() }
+            }
         }
         if model.hasNeighbourHead {
             for (i, count) in model.popularity.enumerated() { model.neighbours.setPopularity(count, of: Int32(i)) }

@@ -198,18 +198,7 @@ public final class Daemon: @unchecked Sendable {
         let deadline = Clock.monotonic() + budget
         repeat {
             let rejection = try pull.receive(dontWait: true) { message -> Rejection? in
-                if message.count <= Self.smallMessageBytes {
-                    return state.write { engine -> Rejection? in
-                        switch engine.check(message) {
-                        case .failure(let rejection):
-                            engine.countRejected(rejection)
-                            return rejection
-                        case .success(var pending):
-                            while !pending.isDone { engine.apply(&pending, upTo: Self.ingestChunk) }
-                            return nil
-                        }
-                    }
-                }
+                if message.count <= Self.smallMessageBytes { return state.write { $0.ingest(message) } }
                 // Checked (and decoded) whole under the read lock, in parallel
                 // with queries; then applied a chunk per write-lock hold: a
                 // bad message applies nothing, and a query waits for at most

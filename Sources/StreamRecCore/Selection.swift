@@ -1,0 +1,42 @@
+/// The rules every top-N scan applies to a scored row, in one place: the
+/// admission test, the exclusion bitmap, the items the user rated, then the
+/// bounded heap.
+///
+/// A row that cannot beat the worst one kept is rejected with one comparison,
+/// before anything else; rated items are looked up in the pair set only for
+/// rows that pass it (a few dozen per scan), rather than marking all of a
+/// user's rated items in a bitmap first, which needed a per-user list of
+/// rated items, the biggest memory cost after the embeddings. Ties go to the
+/// earlier row, already kept.
+struct Selection {
+    private var selector: TopSelector
+    /// The score a row must beat to be offered (see `TopSelector.admissionScore`).
+    private(set) var admission: Double
+    private let excluded: RowBitmap
+    private let filtering: Bool
+    private let ratedPairs: PairSet
+    private let userKey: UInt64?
+
+    /// Keeps the best `n`, skipping rows in `excluded` (an empty bitmap
+    /// excludes nothing) and items that user `seenBy` rated in `ratedPairs`.
+    init(n: Int, excluded: RowBitmap, seenBy: Int32?, ratedPairs: PairSet) {
+        selector = TopSelector(limit: n)
+        admission = selector.admissionScore
+        self.excluded = excluded
+        filtering = !excluded.words.isEmpty
+        self.ratedPairs = ratedPairs
+        userKey = seenBy.map { UInt64(UInt32($0)) << 32 }
+    }
+
+    /// Offers row `row` with score `value` if the rules let it through.
+    @inline(__always)
+    mutating func consider(_ row: Int, _ value: Double) {
+        guard value > admission, !(filtering && excluded.contains(row)) else { return }
+        if let userKey, ratedPairs.contains(userKey | UInt64(UInt32(row))) { return }
+        selector.offer(score: value, row: Int32(row))
+        admission = selector.admissionScore
+    }
+
+    /// The rows kept, best first.
+    func sorted() -> [(score: Double, row: Int32)] { selector.sorted() }
+}

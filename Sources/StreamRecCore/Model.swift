@@ -102,8 +102,18 @@ public struct Model: Sendable, Equatable {
         let prior = clamp(rawScore(user: knownUser, item: knownItem))
         let u = knownUser ?? addUser(user)
         let i = knownItem ?? addItem(item)
-        record(user: u, item: i, rating: rating)
+        let pair = UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))
+        // What `countRating` reads is fetched while the steps run: the pair's
+        // slot, the user's newest likes and the item's neighbour table would
+        // otherwise be three cache misses in a row after them.
+        ratedPairs.prefetch(pair)
+        if hasNeighbourHead {
+            liked.prefetchNewest(u)
+            neighbours.prefetchRow(i)
+        }
+        record(rating: rating, user: u, item: i)
         train(user: u, item: i, rating: rating)
+        countRating(pair, rating: rating)
         return prior
     }
 
@@ -117,22 +127,28 @@ public struct Model: Sendable, Equatable {
         }
     }
 
-    /// Updates what the model counts: mean, range, popularity, neighbours,
-    /// reservoir.
-    private mutating func record(user u: Int32, item i: Int32, rating: Float) {
+    /// Updates the running totals the steps read (mean, range) and the
+    /// reservoir (the popular sampler draws from it).
+    private mutating func record(rating: Float, user u: Int32, item i: Int32) {
         ratingSum += Double(rating)
         ratingCount += 1
         minRating = min(minRating, rating)
         maxRating = max(maxRating, rating)
-        if ratedPairs.insert(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))).inserted {
-            popularity[Int(i)] += 1
-            if hasNeighbourHead {
-                neighbours.setPopularity(popularity[Int(i)], of: i)
-                if rating >= settings.positiveThreshold { countLike(user: u, item: i) }
-            }
-        }
         reservoir.append(RecentEvent(user: u, item: i, rating: rating))
         eventsApplied += 1
+    }
+
+    /// Counts a rating of a pair not rated before: popularity and, for a
+    /// like, the neighbours. After the steps, which do not read these (a
+    /// negative is never the rated item itself).
+    private mutating func countRating(_ pair: UInt64, rating: Float) {
+        guard ratedPairs.insert(pair).inserted else { return }
+        let u = Int32(truncatingIfNeeded: pair >> 32), i = Int32(truncatingIfNeeded: pair)
+        popularity[Int(i)] += 1
+        if hasNeighbourHead {
+            neighbours.setPopularity(popularity[Int(i)], of: i)
+            if rating >= settings.positiveThreshold { countLike(user: u, item: i) }
+        }
     }
 
     /// The learning steps for one event on known rows.
@@ -211,20 +227,8 @@ public struct Model: Sendable, Equatable {
     /// ways), then records the like. Only a pair's first rating counts, so a
     /// re-rating never counts a co-like twice.
     private mutating func countLike(user u: Int32, item i: Int32) {
-        // Two passes: walk the likes and start fetching every table the counts
-        // will touch, then count. The tables of a big catalogue do not fit in
-        // cache, and one miss after another cost more than the rest of
-        // learning together.
-        let limit = settings.neighbourHistory
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: limit) { recent in
-            var n = 0
-            for k in liked.recent(u, limit: limit) {
-                neighbours.prefetchPair(k, i)
-                recent[n] = k
-                n += 1
-            }
-            for k in recent[..<n] { neighbours.countPair(k, i) }
-        }
+        neighbours.countCoLikes(of: i, with: liked.recent(u, limit: settings.neighbourHistory),
+                                most: settings.neighbourHistory)
         liked.append(user: u, item: i)
     }
 

@@ -60,13 +60,43 @@ public struct NeighbourTable: Sendable, Equatable {
         damping[Int(item)] = powf(Float(popularity) + 1, -exponent)
     }
 
-    /// Starts fetching what `countPair(a, b)` will touch first: `a`'s slot for
-    /// `b` and the doorkeeper's word for the pair. (`b`'s slots too measured
-    /// no faster: b is the item just liked, the same for every pair of a like.)
+    /// Counts `item` as co-liked with each of `others` (at most `most` of them).
+    ///
+    /// Two passes: walk the others and start fetching every table the counts
+    /// will touch, then count. The tables of a big catalogue do not fit in
+    /// cache, and one miss after another cost more than the rest of learning
+    /// together.
+    ///
+    /// The first pass fetches `other`'s slot for `item` and the doorkeeper's
+    /// word for the pair (`item`'s own slots too measured no faster: it is
+    /// the same table for every pair of a like). It holds each array's
+    /// buffer once, outside the loop: a retain inside it (what a copy of a
+    /// row or `withUnsafeBufferPointer` per call costs) is a locked
+    /// instruction, which on x86 waits for every load in flight, and so
+    /// undid the overlap the prefetches are for.
+    mutating func countCoLikes(of item: Int32, with others: RecentLikes, most: Int) {
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: most) { fetched in
+            var n = 0
+            rows.withUnsafeBufferPointer { rows in
+                doorkeeper.words.withUnsafeBufferPointer { words in
+                    for other in others {
+                        NeighbourCounts.prefetch(rows.baseAddress! + Int(other), item)
+                        NeighbourCounts.prefetch(rows.baseAddress! + Int(item), other)
+                        sr_prefetch(words.baseAddress! + Doorkeeper.bit(other, item, words: words.count) >> 6)
+                        fetched[n] = other
+                        n += 1
+                    }
+                }
+            }
+            for other in fetched[..<n] { countPair(other, item) }
+        }
+    }
+
+    /// Starts fetching the header of `item`'s table, which a like of it reads
+    /// once per recent like.
     @inline(__always)
-    func prefetchPair(_ a: Int32, _ b: Int32) {
-        rows[Int(a)].prefetch(b)
-        doorkeeper.prefetch(a, b)
+    func prefetchRow(_ item: Int32) {
+        rows.withUnsafeBufferPointer { NeighbourCounts.prefetch($0.baseAddress! + Int(item), nil) }
     }
 
     /// Counts one more co-like of items `a` and `b`, on both rows.
@@ -111,24 +141,17 @@ public struct Doorkeeper: Sendable, Equatable {
     /// multiplicative hash alone maps pairs like (n, n + 1) onto few bits
     /// (21 % false positives in the test).
     @inline(__always)
-    private func bit(_ a: Int32, _ b: Int32) -> Int {
+    static func bit(_ a: Int32, _ b: Int32, words: Int) -> Int {
         var key = UInt64(UInt32(min(a, b))) << 32 | UInt64(UInt32(max(a, b)))
         key = (key ^ (key >> 30)) &* 0xBF58_476D_1CE4_E5B9
         key = (key ^ (key >> 27)) &* 0x94D0_49BB_1331_11EB
         key ^= key >> 31
-        return Int(truncatingIfNeeded: key & UInt64(words.count * 64 - 1))
-    }
-
-    /// Starts fetching the word `sawBefore(a, b)` reads.
-    @inline(__always)
-    func prefetch(_ a: Int32, _ b: Int32) {
-        let word = bit(a, b) >> 6
-        words.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + word) }
+        return Int(truncatingIfNeeded: key & UInt64(words * 64 - 1))
     }
 
     /// True when the pair {a, b} was recorded before; records it otherwise.
     mutating func sawBefore(_ a: Int32, _ b: Int32) -> Bool {
-        let bit = bit(a, b)
+        let bit = Self.bit(a, b, words: words.count)
         let mask: UInt64 = 1 << UInt64(bit & 63)
         if words[bit >> 6] & mask != 0 { return true }
         if recorded >= words.count * 4 {  // a sixteenth of the bits
@@ -152,23 +175,49 @@ public struct NeighbourCounts: Sendable {
     }
 
     private var slots: [Slot] = []
-    /// Neighbours held.
-    public private(set) var count = 0
+    /// Neighbours held (an Int32, so the struct stays 16 bytes with `capacityLog2`).
+    private var held: Int32 = 0
+    public var count: Int { Int(held) }
+    /// log2 of the slot count, 0 while there are none. Kept here, beside the
+    /// reference to the slots, so `prefetch` can find a key's slot without
+    /// first waiting for the slots' array header to come from memory: that
+    /// wait, one per co-like, was the learner's largest single cost.
+    private var capacityLog2: Int32 = 0
 
     public init() {}
 
     /// The slot a key's probe starts at: the top bits of a Fibonacci hash.
     @inline(__always)
-    private static func home(_ key: Int32, capacity: Int) -> Int {
-        Int((UInt32(bitPattern: key) &* 0x9E37_79B1) >> UInt32(32 - capacity.trailingZeroBitCount))
+    private static func home(_ key: Int32, _ log2: Int32) -> Int {
+        Int((UInt32(bitPattern: key) &* 0x9E37_79B1) >> UInt32(32 - log2))
     }
 
-    /// Starts fetching the slot where a probe for `key` begins.
+    /// Starts fetching the slots' array header, which every access reads
+    /// first, and the slot where a probe for `key` begins.
+    ///
+    /// It reads the table through a pointer, never as a value: a copy of
+    /// the struct retains its slots, and that retain is a write to the very
+    /// header line being fetched, so it waited for memory (~10 % of all
+    /// learning time). It assumes the native array layout, elements 32 bytes
+    /// after the start of the storage object, the count at 16; a prefetch
+    /// cannot fault, so were that ever wrong only the speed would suffer
+    /// (`NeighbourTests` checks it).
     @inline(__always)
-    func prefetch(_ key: Int32) {
-        guard !slots.isEmpty else { return }
-        slots.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + Self.home(key, capacity: $0.count)) }
+    static func prefetch(_ row: UnsafePointer<NeighbourCounts>, _ key: Int32?) {
+        let log2 = row.pointer(to: \.capacityLog2)!.pointee
+        guard log2 > 0 else { return }
+        let storage = UnsafeRawPointer(row.pointer(to: \.slots)!).load(as: UnsafeRawPointer.self)
+        sr_prefetch(storage + 16)
+        if let key { sr_prefetch(storage + 32 + home(key, log2) * MemoryLayout<Slot>.stride) }
     }
+
+    /// Where the elements of `slots` start, as `prefetch` computes it (for the test).
+    func slotsAddressAsPrefetched() -> UnsafeRawPointer {
+        withUnsafePointer(to: self) { UnsafeRawPointer($0.pointer(to: \.slots)!).load(as: UnsafeRawPointer.self) + 32 }
+    }
+
+    /// Where the elements of `slots` really start (for the test).
+    func slotsAddress() -> UnsafeRawPointer? { slots.withUnsafeBufferPointer { $0.baseAddress.map(UnsafeRawPointer.init) } }
 
     /// Where `key` is held, or the empty slot its probe ends at (`held`
     /// false): the one probe loop every lookup uses. The table is not empty.
@@ -176,7 +225,7 @@ public struct NeighbourCounts: Sendable {
     private func probe(_ key: Int32) -> (index: Int, held: Bool) {
         slots.withUnsafeBufferPointer { slots in
             let mask = slots.count - 1
-            var i = Self.home(key, capacity: slots.count)
+            var i = Self.home(key, capacityLog2)
             while slots[i].key != -1 {
                 if slots[i].key == key { return (i, true) }
                 i = (i + 1) & mask
@@ -214,7 +263,8 @@ public struct NeighbourCounts: Sendable {
     private mutating func resize(to capacity: Int) {
         let old = slots
         slots = [Slot](repeating: .empty, count: capacity)
-        count = 0
+        capacityLog2 = Int32(capacity.trailingZeroBitCount)
+        held = 0
         for slot in old where slot.key != -1 && slot.count > 0 { place(slot.key, slot.count) }
     }
 
@@ -223,7 +273,7 @@ public struct NeighbourCounts: Sendable {
     mutating func place(_ key: Int32, _ c: UInt32) {
         if slots.isEmpty || (count + 1) * 4 > slots.count * 3 { resize(to: max(8, slots.count * 2)) }
         slots[probe(key).index] = Slot(key: key, count: c)
-        count += 1
+        held += 1
     }
 
     /// Calls `body` with each neighbour and its count, in slot order.

@@ -1,3 +1,5 @@
+import CKernels
+
 /// A set of (user row, item row) pairs packed as `user << 32 | item`: the
 /// "has this user rated this item" test the learner makes on every event and
 /// every negative draw.
@@ -18,6 +20,12 @@ public struct PairSet: Sendable, Equatable {
     @inline(__always)
     private static func home(_ key: UInt64, _ shift: Int) -> Int {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
+    }
+
+    /// Starts fetching the slot where a probe for `key` begins.
+    @inline(__always)
+    func prefetch(_ key: UInt64) {
+        slots.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + Self.home(key, shift)) }
     }
 
     public func contains(_ key: UInt64) -> Bool {

@@ -38,7 +38,7 @@
 /// user row << 32 | item row); when the neighbour head is on (neighbour
 /// slots > 0) the likes (u32 count, then per like i32 item row and i32 index
 /// of the same user's previous like or -1, then per user the i32 index of
-/// their newest like or -1) and per item its neighbours (u32 count, then
+/// their newest like or -1; see `SnapshotLikes.swift`) and per item its neighbours (u32 count, then
 /// per neighbour i32 item row and u32 co-like count, in row order) and the
 /// doorkeeper (u64 pairs recorded, u32 word count, the u64 words); then the reservoir (u32 count, u32 next slot, and per event
 /// i32 user row, i32 item row, f32 rating).
@@ -66,7 +66,7 @@ public enum SnapshotFormat {
     public static func encode(_ model: Model, createdAtMillis: UInt64, logPosition: UInt64 = 0) -> [UInt8] {
         let k = model.settings.factors
         let estimate = headerSize + 64 + (model.users.count + model.items.count) * (k * 4 + 16)
-            + model.ratedPairs.count * 8 + model.liked.entries.count * 8 + model.users.count * 4
+            + model.ratedPairs.count * 8 + model.liked.count * 8 + model.users.count * 4
             + model.neighbours.rows.reduce(0) { $0 + 4 + $1.count * 8 }
         var w = ByteWriter(capacity: estimate)
         w.append(raw: magic.withUnsafeBytes { $0 })
@@ -129,9 +129,7 @@ public enum SnapshotFormat {
         w.append(UInt64(model.ratedPairs.count))
         w.append(contentsOf: model.ratedPairs.elements.sorted())
         if model.hasNeighbourHead {
-            w.append(UInt32(model.liked.entries.count))
-            w.append(contentsOf: model.liked.entries)
-            w.append(contentsOf: model.liked.newest)
+            appendLikes(model.liked, to: &w)
             for row in model.neighbours.rows {
                 w.append(UInt32(row.count))
                 var held: [(key: Int32, count: UInt32)] = []
@@ -338,21 +336,11 @@ public enum SnapshotFormat {
         }
     }
 
-    /// The likes and the neighbour slots, checked so that every walk over
-    /// a user's likes ends (each like links only to an earlier one).
+    /// The likes and the neighbour slots, range-checked.
     private static func readNeighbourHead(_ r: inout ByteReader, into model: inout Model) throws {
         let items = Int32(model.items.count)
-        let count = Int(try r.read(UInt32.self, "like count"))
-        let entries = try r.readArray(LikedHistory.Entry.self, count: count, "likes")
-        for (n, e) in entries.enumerated() where !(0..<items).contains(e.item) || !(-1..<n).contains(Int(e.previous)) {
-            throw FormatError.invalid("like #\(n) names item row \(e.item) and previous like \(e.previous)")
-        }
-        let newest = try r.readArray(Int32.self, count: model.users.count, "newest likes")
-        for (u, e) in newest.enumerated() where !(-1..<count).contains(Int(e)) {
-            throw FormatError.invalid("user row \(u)'s newest like is #\(e) of \(count)")
-        }
-        model.liked.entries = entries
-        model.liked.newest = newest
+        model.liked = try readLikes(&r, users: model.users.count, items: model.items.count)
+        let count = model.liked.count
         for item in 0..<model.items.count {
             let held = Int(try r.read(UInt32.self, "neighbour count of item \(item)"))
             guard held <= model.settings.neighbourSlots else {

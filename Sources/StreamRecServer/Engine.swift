@@ -286,7 +286,7 @@ public struct Engine {
             ("users", .number(model.users.count)),
             ("items", .number(model.items.count)),
             ("rated_pairs", .number(model.ratedPairs.count)),
-            ("likes", .number(model.liked.entries.count)),
+            ("likes", .number(model.liked.count)),
             ("events_received", .number(counters.received)),
             ("events_applied", .number(counters.applied)),
             ("events_rejected", .object(rejected)),

@@ -49,7 +49,7 @@ struct Inspect: ParsableCommand {
             print("model_events: \(model.eventsApplied)")
             print("rated_pairs: \(model.ratedPairs.count)")
             if model.hasNeighbourHead {
-                print("likes: \(model.liked.entries.count)")
+                print("likes: \(model.liked.count)")
                 print("neighbour_pairs: \(model.neighbours.rows.reduce(0) { $0 + $1.count })")
             }
             print("reservoir_events: \(model.reservoir.events.count)")

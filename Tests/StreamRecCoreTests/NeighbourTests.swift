@@ -1,7 +1,7 @@
 import XCTest
 @testable import StreamRecCore
 
-/// The item-neighbour head: bounded co-like counts, likes newest first, and `top` recommending co-liked items.
+/// The item-neighbour head: bounded co-like counts, the doorkeeper, and `top` recommending co-liked items.
 final class NeighbourTests: XCTestCase {
     /// Under the limit every co-like is counted exactly; over it counts never overstate and a frequent neighbour keeps its place.
     func testCountsAreExactUnderTheLimitAndNeverOverstated() {
@@ -27,15 +27,11 @@ final class NeighbourTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(bounded.count(of: 7), exact[7]! - 20_000 / 17, "within n/(limit + 1) of the truth")
     }
 
-    /// A user's likes walk newest first and stop at the limit; users' lists do not mix.
-    func testLikedHistoryWalksNewestFirst() {
-        var history = LikedHistory()
-        history.appendUser(); history.appendUser()
-        for item: Int32 in [1, 2, 3, 4] { history.append(user: 0, item: item) }
-        history.append(user: 1, item: 9)
-        XCTAssertEqual(Array(history.recent(0, limit: 10)), [4, 3, 2, 1])
-        XCTAssertEqual(Array(history.recent(0, limit: 2)), [4, 3])
-        XCTAssertEqual(Array(history.recent(1, limit: 10)), [9])
+    /// The prefetch finds a table's slots where the array really keeps them, so it fetches the right lines.
+    func testPrefetchComputesTheSlotsAddress() {
+        var counts = NeighbourCounts()
+        for key: Int32 in 0..<100 { counts.add(key, by: 1, limit: 1_000) }
+        XCTAssertEqual(counts.slotsAddressAsPrefetched(), counts.slotsAddress())
     }
 
     /// A pair enters on its second co-like with both counted, on both rows; re-ratings and ratings below the threshold do not count.

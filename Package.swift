@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "StreamRecServer",
             dependencies: [
-                "StreamRecCore", "ZeroMQ",
+                "StreamRecCore", "ZeroMQ", "CKernels",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),

@@ -1,3 +1,4 @@
+import CKernels
 /// One contiguous Float table of embedding rows, one row per user or item.
 ///
 /// Rows are padded to a multiple of the SIMD width (8 floats) so the kernel
@@ -25,6 +26,15 @@ public struct FactorTable: Sendable, Equatable {
     mutating func appendRow(scale: Float, using rng: inout SplitMix64) {
         for _ in 0..<dimension { values.append(rng.nextSignedUnit() * scale) }
         for _ in dimension..<stride { values.append(0) }
+    }
+
+    /// Starts fetching row `row`'s cache lines.
+    @inline(__always)
+    func prefetchRow(_ row: Int32) {
+        values.withUnsafeBufferPointer { values in
+            let start = UnsafeRawPointer(values.baseAddress! + Int(row) * stride)
+            for offset in Swift.stride(from: 0, to: stride * MemoryLayout<Float>.stride, by: 64) { sr_prefetch(start + offset) }
+        }
     }
 
     /// Row `row` as an array of its `dimension` factors (for tests and inspection).

@@ -117,6 +117,26 @@ public struct Model: Sendable, Equatable {
         return prior
     }
 
+    /// Starts fetching what `observe(user:item:rating:)` of a known pair
+    /// reads: both rows of both heads, the pair's slot and the neighbour
+    /// head's entries. A caller holding the next event calls it before
+    /// observing the current one, so the next one's cache misses overlap
+    /// this one's work instead of stalling it (Engine.apply, Evaluate).
+    public func prefetch(user: ExternalID, item: ExternalID) {
+        guard let u = users.index(of: user), let i = items.index(of: item) else { return }
+        userFactors.prefetchRow(u)
+        itemFactors.prefetchRow(i)
+        if hasRankingHead {
+            userRankFactors.prefetchRow(u)
+            itemRankFactors.prefetchRow(i)
+        }
+        ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i)))
+        if hasNeighbourHead {
+            liked.prefetchNewest(u)
+            neighbours.prefetchRow(i)
+        }
+    }
+
     /// Learns again from `count` events drawn at random from the reservoir,
     /// without counting them as new: counters, mean and popularity stay put.
     public mutating func replay(count: Int) {

@@ -20,4 +20,19 @@ extension Model {
     public mutating func observe(_ event: RatingEvent) -> Float {
         observe(user: event.user, item: event.item, rating: event.rating)
     }
+
+    /// Applies `events` in order, each one's rows fetched while the one
+    /// before it learns (see `prefetch(user:item:)`); `prior` gets each
+    /// event's index and the prediction made for it just before.
+    public mutating func observe<Events: RandomAccessCollection<RatingEvent>>(
+        _ events: Events, prior: (Events.Index, Float) -> Void = { _, _ in }
+    ) {
+        var n = events.startIndex
+        while n != events.endIndex {
+            let next = events.index(after: n)
+            if next != events.endIndex { prefetch(user: events[next].user, item: events[next].item) }
+            prior(n, observe(events[n]))
+            n = next
+        }
+    }
 }

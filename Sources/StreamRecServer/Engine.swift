@@ -76,7 +76,7 @@ public struct Engine {
             pending.logged = true
         }
         let end = pending.next + min(limit, pending.events.count - pending.next)
-        for n in pending.next ..< end { model.observe(pending.events[n]) }
+        model.observe(pending.events[pending.next ..< end])
         counters.countApplied(end - pending.next)
         pending.next = end
     }

@@ -10,6 +10,7 @@ enum BenchRSS {
     /// Learns `events` synthetic events over `users` × `items` and prints
     /// RSS against embedding and bias bytes + 40 B per ID + 8 B per stored pair.
     static func run(users: UInt64, items: UInt64, events: Int, settings: ModelSettings) {
+        ProcessMemory.returnLargeFreesToTheSystem()  // as streamrecd does
         var model = Model(settings: settings)
         let start = Clock.monotonic()
         for event in SyntheticEvents(count: events, users: users, items: items) { model.observe(event) }

@@ -61,7 +61,7 @@ struct Evaluate: ParsableCommand {
             let tracing = curve != nil || plot != nil
             let start = Clock.monotonic()
             for (n, event) in events.enumerated() {
-                evaluator.prequential(event)
+                evaluator.prequential(event, upcoming: n + 1 < events.count ? events[n + 1] : nil)
                 if tracing, (n + 1) % stride == 0 { points.append((n + 1, evaluator.totals)) }
             }
             let seconds = Clock.monotonic() - start
@@ -72,7 +72,7 @@ struct Evaluate: ParsableCommand {
         } else if let train, let test {
             let trainEvents = try load(train), testEvents = try load(test)
             let start = Clock.monotonic()
-            for event in trainEvents { evaluator.learn(event) }
+            evaluator.learn(trainEvents)
             evaluator.model.replay(count: Int(replayPasses * Double(trainEvents.count)))
             let seconds = Clock.monotonic() - start
             for event in testEvents { evaluator.score(event) }

@@ -113,6 +113,7 @@ struct StreamRecDaemon: ParsableCommand {
     }
 
     func run() throws {
+        ProcessMemory.returnLargeFreesToTheSystem()
         let config: DaemonConfig
         do { config = try effectiveConfig() } catch { throw ValidationError("\(error)") }
         if printConfig {

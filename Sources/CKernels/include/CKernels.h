@@ -8,10 +8,15 @@
 #define STREAMREC_CKERNELS_H
 
 #include <stddef.h>
+#include <malloc.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/// Fixes glibc's mmap threshold at `bytes` (mallopt, which Swift's Glibc
+/// module does not export): see ProcessMemory.swift. Returns 1 on success.
+static inline int sr_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 
 /// Asks the CPU to fetch the cache line holding `address` for writing, without
 /// waiting for it (a hint: it never faults). The neighbour head issues one per

@@ -1,9 +1,9 @@
 /// A two-way map between external IDs and dense row numbers (0, 1, 2, …).
 ///
-/// Integer IDs live in their own dictionary keyed by `UInt64`, so looking one
-/// up hashes eight bytes and creates no String.
+/// Integer IDs live in their own table keyed by `UInt64` (`IntegerIDTable`),
+/// so looking one up hashes eight bytes and creates no String.
 public struct IDMap: Sendable, Equatable {
-    private var numbers: [UInt64: Int32] = [:]
+    private var numbers = IntegerIDTable()
     private var texts: [String: Int32] = [:]
     /// Row number → external ID, in order of first appearance.
     public private(set) var externals: [ExternalID] = []
@@ -27,7 +27,7 @@ public struct IDMap: Sendable, Equatable {
         if let index = index(of: id) { return (index, false) }
         let index = Int32(externals.count)
         switch id {
-        case .number(let value): numbers[value] = index
+        case .number(let value): numbers.insert(value, row: index)
         case .text(let text): texts[text] = index
         }
         externals.append(id)

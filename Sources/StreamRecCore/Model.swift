@@ -173,10 +173,21 @@ public struct Model: Sendable, Equatable {
 
     /// The learning steps for one event on known rows.
     private mutating func train(user u: Int32, item i: Int32, rating: Float) {
+        let pairwise = settings.negatives > 0 && rating >= settings.positiveThreshold && items.count > 1
+        // The first negative is drawn before the regression step (which
+        // draws nothing, so the draws are the same), and its pair slot and
+        // row are fetched while that step runs.
+        var drawn = pairwise ? drawNegative() : nil
+        if let j = drawn {
+            ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(j)))
+            itemRankFactors.prefetchRow(j)
+        }
         regressionStep(user: Int(u), item: Int(i), rating: rating)
-        guard settings.negatives > 0, rating >= settings.positiveThreshold, items.count > 1 else { return }
+        guard pairwise else { return }
         for _ in 0..<settings.negatives {
-            guard let j = sampleNegative(for: u, positive: i) else { continue }
+            let j = sampleNegative(for: u, positive: i, drawn: drawn)
+            drawn = nil
+            guard let j else { continue }
             pairwiseStep(user: Int(u), positive: Int(i), negative: Int(j))
         }
     }
@@ -253,17 +264,24 @@ public struct Model: Sendable, Equatable {
     }
 
     /// An item the user has not rated, other than `positive`; nil after a few
-    /// unlucky draws (a user who rated nearly everything).
-    private mutating func sampleNegative(for u: Int32, positive i: Int32) -> Int32? {
+    /// unlucky draws (a user who rated nearly everything). `drawn` is a first
+    /// candidate already drawn.
+    private mutating func sampleNegative(for u: Int32, positive i: Int32, drawn: Int32?) -> Int32? {
+        var drawn = drawn
         for _ in 0..<4 {
-            let j: Int32
-            switch settings.sampler {
-            case .uniform: j = Int32(rng.next() % UInt64(items.count))
-            case .popular: j = reservoir.events[Int(rng.next() % UInt64(reservoir.events.count))].item
-            }
+            let j = drawn ?? drawNegative()
+            drawn = nil
             if j != i, !ratedPairs.contains(UInt64(UInt32(u)) << 32 | UInt64(UInt32(j))) { return j }
         }
         return nil
+    }
+
+    /// One candidate negative from the configured sampler.
+    private mutating func drawNegative() -> Int32 {
+        switch settings.sampler {
+        case .uniform: Int32(rng.next() % UInt64(items.count))
+        case .popular: reservoir.events[Int(rng.next() % UInt64(reservoir.events.count))].item
+        }
     }
 
     private mutating func addUser(_ id: ExternalID) -> Int32 {

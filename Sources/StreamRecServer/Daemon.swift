@@ -9,9 +9,10 @@ import ZeroMQ
 
 /// The running daemon. One event-loop thread owns learning: a `zmq_poll`
 /// loop over the PULL (ingest) socket and an inproc REP socket for the
-/// queries that change state (`observe`, `snapshot`). A pool of query workers
-/// (`QueryWorkers`) serves the public REQ/REP endpoint and answers read-only
-/// queries in parallel, under the read side of the engine's lock; the loop
+/// queries that change state (`observe`, `snapshot`). A front thread and a
+/// pool of query workers (`QueryWorkers`) serve the public REQ/REP endpoint:
+/// the front answers light read-only queries itself, the workers the heavy
+/// ones in parallel, both under the read side of the engine's lock; the loop
 /// checks each ingest message whole under the read side and applies it under
 /// the write side, `ingestChunk` events per hold (a message of at most
 /// `smallMessageBytes` is checked and applied in one write hold). Snapshots are written
@@ -82,7 +83,7 @@ public final class Daemon: @unchecked Sendable {
 
         let context = try Context()
         pull = try Socket(context, .pull)
-        // The public query endpoint is a ROUTER in front of the workers; REQ
+        // The public query endpoint is a ROUTER read by the front thread; REQ
         // clients cannot tell it from a REP socket.
         let frontend = try Socket(context, .router)
         // Messages up to 4x the limit are received and counted as oversized;
@@ -115,9 +116,9 @@ public final class Daemon: @unchecked Sendable {
             "fsync": "\(config.fsync.rawValue)", "log_position": "\(position)",
         ])
         let metrics = self.metrics
-        workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads) { [state] request in
+        workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads) { [state] request, stop in
             let started = Clock.monotonic()
-            guard let (reply, op) = state.read({ $0.answer(request) }) else { return nil }
+            guard let (reply, op) = state.read({ $0.answer(request, at: stop) }) else { return nil }
             metrics.recordQuery(op: op, seconds: Clock.monotonic() - started)
             return reply.bytes
         }

@@ -28,7 +28,8 @@ public struct DaemonConfig: Sendable {
     /// Replays each fresh event earns; a quiet daemon stops replaying once
     /// they are spent (3 passes: best holdout RMSE in docs/EVALUATION.md).
     public var replayPasses: Double = 3
-    /// Threads answering read-only queries in parallel with ingest.
+    /// Threads answering heavy read-only queries in parallel with ingest
+    /// (light ones are answered by the front thread; see `QueryRoute`).
     public var queryThreads = 2
     /// Shape of a new model. A restored snapshot brings its own settings.
     public var model = ModelSettings()

@@ -98,17 +98,18 @@ public struct Engine {
         counters.countReplayed(count)
     }
 
-    /// Ops that change the state or must be ordered with ingest: the event
-    /// loop handles them; query workers forward them there.
-    public static let loopOps: Set<String> = ["observe", "snapshot"]
-
-    /// Answers a query that needs no change to the state, as a query worker
-    /// does under the read lock; nil for `loopOps`. `op` is the metrics label.
-    public func answer(_ request: UnsafeRawBufferPointer) -> (reply: JSONValue, op: String)? {
+    /// Answers a query if `QueryRoute` lets `stop` answer it (the front
+    /// thread or a query worker, under the read lock); nil when it must
+    /// travel on. Malformed requests are answered wherever they are parsed.
+    /// `op` is the metrics label.
+    public func answer(_ request: UnsafeRawBufferPointer, at stop: QueryStop) -> (reply: JSONValue, op: String)? {
+        guard QueryRoute.stop(requestBytes: request.count) <= stop else { return nil }
         switch route(request) {
         case .failure(let failure): return (failure.reply, failure.op)
         case .success(let (op, json)):
-            if Self.loopOps.contains(op) { return nil }
+            guard QueryRoute.stop(op: op, items: model.items.count, factors: model.settings.factors) <= stop else {
+                return nil
+            }
             return (Self.respond { try readOnly(op, json) }, Self.label(op))
         }
     }

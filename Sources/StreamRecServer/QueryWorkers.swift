@@ -2,38 +2,41 @@ import Foundation
 import Synchronization
 import ZeroMQ
 
-/// The query side of the daemon: a pool of worker threads behind the public
-/// endpoint, answering read-only queries in parallel with ingest.
+/// The query side of the daemon: a front thread on the public endpoint and
+/// a pool of worker threads behind it, answering read-only queries in
+/// parallel with ingest.
 ///
-/// Clients still see one REQ/REP endpoint. A ROUTER socket there hands
-/// requests through `zmq_proxy` to a DEALER on inproc, which spreads them
-/// over the workers' REP sockets. A worker answers read-only ops itself
-/// (`answer` returns a reply); ops that change state or must be ordered with
-/// ingest (`observe`, `snapshot`) are forwarded over inproc REQ to the event
-/// loop, and its reply is relayed back.
+/// Clients still see one REQ/REP endpoint, a ROUTER read by `QueryFront`.
+/// The front answers light queries itself and passes the rest through a
+/// DEALER on inproc, which spreads them over the workers' REP sockets. A
+/// worker answers heavy read-only ops (`answer` returns a reply); ops that
+/// change state or must be ordered with ingest (`observe`, `snapshot`) are
+/// forwarded over inproc REQ to the event loop, and its reply is relayed
+/// back. `QueryRoute` decides which thread answers what.
 final class QueryWorkers: @unchecked Sendable {
     /// The endpoint the loop binds a REP socket on for forwarded requests.
     static let loopEndpoint = "inproc://streamrec-loop"
     private static let backendEndpoint = "inproc://streamrec-workers"
-    private static let controlEndpoint = "inproc://streamrec-proxy-control"
+    private static let controlEndpoint = "inproc://streamrec-front-control"
 
     private let context: Context
     private let stopFlag = Atomic<Bool>(false)
     private let finished = DispatchGroup()
-    private let proxyControl: Socket
+    /// Stops the front thread; used only by the thread that calls `stop`.
+    private let frontControl: Socket
 
-    /// Starts the proxy and `count` workers on `frontend` (a ROUTER already
-    /// configured and bound). `answer` must be thread-safe; it returns nil
-    /// for requests the loop has to handle.
+    /// Starts the front thread and `count` workers on `frontend` (a ROUTER
+    /// already configured and bound). `answer` must be thread-safe; it
+    /// returns nil for requests that must travel past the stop it is given.
     init(context: Context, frontend: Socket, count: Int,
-         answer: @escaping @Sendable (UnsafeRawBufferPointer) -> [UInt8]?) throws {
+         answer: @escaping @Sendable (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?) throws {
         self.context = context
         let backend = try Socket(context, .dealer)
         try backend.bind(Self.backendEndpoint)
         let control = try Socket(context, .pair)
         try control.bind(Self.controlEndpoint)
-        proxyControl = try Socket(context, .pair)
-        try proxyControl.connect(Self.controlEndpoint)
+        frontControl = try Socket(context, .pair)
+        try frontControl.connect(Self.controlEndpoint)
 
         // Each worker's sockets are made here and then used only by its thread.
         for n in 0..<max(1, count) {
@@ -44,18 +47,19 @@ final class QueryWorkers: @unchecked Sendable {
             finished.enter()
             let thread = Thread { [self] in
                 defer { finished.leave() }
-                serve(rep: rep, forward: forward, answer: answer)
+                serve(rep: rep, forward: forward) { answer($0, .worker) }
             }
             thread.name = "streamrec-query-\(n)"
             thread.start()
         }
+        let front = QueryFront(frontend: frontend, backend: backend, control: control) { answer($0, .front) }
         finished.enter()
-        let proxy = Thread { [finished] in
+        let thread = Thread { [finished] in
             defer { finished.leave() }
-            _ = try? Proxy.run(frontend: frontend, backend: backend, control: control)
+            front.run()
         }
-        proxy.name = "streamrec-proxy"
-        proxy.start()
+        thread.name = "streamrec-front"
+        thread.start()
     }
 
     /// One worker: answer or forward each request until told to stop.
@@ -88,10 +92,10 @@ final class QueryWorkers: @unchecked Sendable {
 
     private var stopping: Bool { stopFlag.load(ordering: .relaxed) }
 
-    /// Stops the workers and the proxy and waits for their threads.
+    /// Stops the workers and the front thread and waits for them.
     func stop() {
         stopFlag.store(true, ordering: .relaxed)
-        _ = try? proxyControl.send(Proxy.terminate)
+        _ = try? frontControl.send("stop")
         finished.wait()
     }
 }

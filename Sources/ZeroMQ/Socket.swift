@@ -99,6 +99,12 @@ public final class Socket {
         return try text.withUTF8 { try send(UnsafeRawBufferPointer($0), dontWait: dontWait) }
     }
 
+    /// Sends `frames` as one multipart message (a ROUTER reply is its
+    /// envelope's frames, then the body).
+    public func sendMultipart(_ frames: [[UInt8]]) throws {
+        for (n, frame) in frames.enumerated() { try send(frame, more: n < frames.count - 1) }
+    }
+
     /// Receives one message and lends its bytes to `body` without copying them.
     ///
     /// Returns nil when nothing arrived (non-blocking, or `ZMQ_RCVTIMEO` passed).
@@ -115,7 +121,7 @@ public final class Socket {
         try receive(dontWait: dontWait) { Array($0) }
     }
 
-    /// Receives every frame of one multipart message (as a ZAP request is).
+    /// Receives every frame of one multipart message (as a ZAP request or a ROUTER's request with its envelope is).
     public func receiveMultipart(dontWait: Bool = false) throws -> [[UInt8]]? {
         guard let first = try receive(dontWait: dontWait) else { return nil }
         var frames = [first]

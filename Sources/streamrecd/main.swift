@@ -64,7 +64,7 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent. Default 3.", valueName: "passes"))
     var replayPasses: Double?
 
-    @Option(help: ArgumentHelp("Threads answering read-only queries (predict, top, similar, popular, stats) in parallel with ingest. Default 2.", valueName: "n"))
+    @Option(help: ArgumentHelp("Threads answering heavy read-only queries (top, similar, popular over large catalogues) in parallel with ingest; light ones are answered by the front thread. Default 2.", valueName: "n"))
     var queryThreads: Int?
 
     @OptionGroup(title: "Model (for a new model; a restored snapshot keeps its own)")

@@ -1,0 +1,109 @@
+// The front thread and the worker pool on real ZeroMQ sockets (a ROUTER on
+// loopback, inproc behind it), with an `answer` function that says which
+// stop answered each request, so the path a request took is visible.
+
+import Dispatch
+import Foundation
+import Synchronization
+@testable import StreamRecServer
+import XCTest
+import ZeroMQ
+
+final class QueryWorkersTests: XCTestCase {
+    /// A pool on a fresh ROUTER; `answer` gets each request body as text and the stop asking.
+    private func startPool(workers: Int, context: Context,
+                           answer: @escaping @Sendable (String, QueryStop) -> String?) throws -> (QueryWorkers, String) {
+        let frontend = try Socket(context, .router)
+        try frontend.setOption(SocketOption.linger, Int32(0))
+        try frontend.bind("tcp://127.0.0.1:*")
+        let pool = try QueryWorkers(context: context, frontend: frontend, count: workers) { request, stop in
+            answer(String(decoding: request, as: UTF8.self), stop).map { Array($0.utf8) }
+        }
+        return (pool, frontend.lastEndpoint)
+    }
+
+    private func ask(_ endpoint: String, _ text: String, timeout: Double = 10) throws -> String {
+        let client = try QueryClient(endpoint: endpoint, timeout: timeout)
+        return String(decoding: try client.requestBytes(Array(text.utf8)), as: UTF8.self)
+    }
+
+    /// A light request is answered by the front while the only worker is stuck on a heavy one.
+    func testLightRequestIsAnsweredWhileTheOnlyWorkerIsBusy() throws {
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let (pool, endpoint) = try startPool(workers: 1, context: try Context()) { text, stop in
+            if text == "heavy" {
+                guard stop == .worker else { return nil }
+                entered.signal()
+                release.wait()
+            }
+            return "\(stop) \(text)"
+        }
+        let heavyReply = Mutex<String?>(nil)
+        let heavyDone = DispatchSemaphore(value: 0)
+        Thread {
+            let reply = try? self.ask(endpoint, "heavy")
+            heavyReply.withLock { $0 = reply }
+            heavyDone.signal()
+        }.start()
+        XCTAssertEqual(entered.wait(timeout: .now() + 10), .success, "the heavy request never reached the worker")
+
+        XCTAssertEqual(try ask(endpoint, "light", timeout: 5), "front light")
+        XCTAssertNil(heavyReply.withLock { $0 }, "the heavy request was answered before the worker was released")
+
+        release.signal()
+        XCTAssertEqual(heavyDone.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(heavyReply.withLock { $0 }, "worker heavy")
+        pool.stop()
+    }
+
+    /// Many REQ clients at once, half answered at the front and half by workers, each get their own replies.
+    func testConcurrentClientsGetTheirOwnReplies() throws {
+        let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, stop in
+            text.hasPrefix("heavy") && stop == .front ? nil : "\(stop) \(text)"
+        }
+        let wrong = ManagedCounter(), right = ManagedCounter()
+        let group = DispatchGroup()
+        for c in 0..<16 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                guard let client = try? QueryClient(endpoint: endpoint, timeout: 10) else { return wrong.increment() }
+                for n in 0..<100 {
+                    let text = "\(n % 2 == 0 ? "light" : "heavy")-\(c)-\(n)"
+                    let expected = "\(n % 2 == 0 ? "front" : "worker") \(text)"
+                    let reply = (try? client.requestBytes(Array(text.utf8))).map { String(decoding: $0, as: UTF8.self) }
+                    reply == expected ? right.increment() : wrong.increment()
+                }
+            }.start()
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertEqual(wrong.value, 0)
+        XCTAssertEqual(right.value, 1600)
+        pool.stop()
+    }
+
+    /// A request neither the front nor a worker answers goes through a worker to the loop's endpoint and its reply comes back.
+    func testLoopRequestsTravelThroughAWorker() throws {
+        let context = try Context()
+        let loop = try Socket(context, .rep)
+        try loop.setOption(SocketOption.linger, Int32(0))
+        try loop.setOption(SocketOption.receiveTimeout, Int32(10_000))
+        try loop.bind(QueryWorkers.loopEndpoint)
+        let (pool, endpoint) = try startPool(workers: 1, context: context) { text, stop in
+            text == "observe" ? nil : "\(stop) \(text)"
+        }
+        let reply = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let answer = try? self.ask(endpoint, "observe")
+            reply.withLock { $0 = answer }
+            done.signal()
+        }.start()
+        let forwarded = try XCTUnwrap(try loop.receive())
+        XCTAssertEqual(String(decoding: forwarded, as: UTF8.self), "observe")
+        try loop.send("loop observe")
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(reply.withLock { $0 }, "loop observe")
+        pool.stop()
+    }
+}

@@ -49,8 +49,9 @@ public struct Evaluator {
 
     /// Test-then-train on one event: score the prediction (and, for every
     /// k-th positive, whether the item is in the user's top-N), then learn it.
-    /// Given the `upcoming` event, its rows are fetched meanwhile.
-    public mutating func prequential(_ event: RatingEvent, upcoming: RatingEvent? = nil) {
+    /// Given the next two events, their rows and ID slots are fetched
+    /// meanwhile (as `Model.observe(_:)` over a batch does).
+    public mutating func prequential(_ event: RatingEvent, upcoming: RatingEvent? = nil, later: RatingEvent? = nil) {
         if hitRate.every > 0, event.rating >= hitRate.positiveThreshold {
             totals.positives += 1
             if totals.positives % hitRate.every == 0 {
@@ -59,6 +60,7 @@ public struct Evaluator {
                 if list.contains(where: { $0.item == event.item }) { totals.hits += 1 }
             }
         }
+        if let later { model.prefetchIDs(user: later.user, item: later.item) }
         if let upcoming { model.prefetch(user: upcoming.user, item: upcoming.item) }
         let prior = model.observe(event)
         totals.addError(prior, event.rating)
@@ -71,7 +73,7 @@ public struct Evaluator {
 
     /// Learning only, nothing scored (the train half of holdout).
     public mutating func learn(_ events: [RatingEvent]) {
-        model.observe(events)
+        model.observe(events[...])
     }
 
     /// Starts a new tally (e.g. between training and testing).

@@ -21,6 +21,12 @@ public struct IDMap: Sendable, Equatable {
         }
     }
 
+    /// Starts fetching where `index(of: id)` looks first (integer IDs only).
+    @inline(__always)
+    func prefetch(_ id: ExternalID) {
+        if case .number(let value) = id { numbers.prefetch(value) }
+    }
+
     /// The row for `id`, appending a new one when it is new.
     @inline(__always)
     public mutating func intern(_ id: ExternalID) -> (index: Int32, isNew: Bool) {

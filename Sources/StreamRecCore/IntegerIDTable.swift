@@ -1,3 +1,5 @@
+import CKernels
+
 /// Integer external ID → row: the lookup the learner makes twice per event.
 ///
 /// Open addressing with linear probing over one flat array of (ID, row)
@@ -41,6 +43,12 @@ struct IntegerIDTable: Sendable {
     }
 
     subscript(id: UInt64) -> Int32? { probe(id).row }
+
+    /// Starts fetching the slot where a probe for `id` begins.
+    @inline(__always)
+    func prefetch(_ id: UInt64) {
+        slots.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + home(id, mask: $0.count - 1)) }
+    }
 
     /// Adds `id` → `row`; `id` must not be held yet.
     mutating func insert(_ id: UInt64, row: Int32) {

@@ -22,17 +22,13 @@ extension Model {
     }
 
     /// Applies `events` in order, each one's rows fetched while the one
-    /// before it learns (see `prefetch(user:item:)`); `prior` gets each
-    /// event's index and the prediction made for it just before.
-    public mutating func observe<Events: RandomAccessCollection<RatingEvent>>(
-        _ events: Events, prior: (Events.Index, Float) -> Void = { _, _ in }
-    ) {
-        var n = events.startIndex
-        while n != events.endIndex {
-            let next = events.index(after: n)
-            if next != events.endIndex { prefetch(user: events[next].user, item: events[next].item) }
-            prior(n, observe(events[n]))
-            n = next
+    /// before it learns, and its IDs' slots while the one before that does
+    /// (see `prefetch(user:item:)` and `prefetchIDs(user:item:)`).
+    public mutating func observe(_ events: ArraySlice<RatingEvent>) {
+        for n in events.indices {
+            if n + 2 < events.endIndex { prefetchIDs(user: events[n + 2].user, item: events[n + 2].item) }
+            if n + 1 < events.endIndex { prefetch(user: events[n + 1].user, item: events[n + 1].item) }
+            observe(events[n])
         }
     }
 }

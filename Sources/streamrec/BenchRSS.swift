@@ -13,7 +13,17 @@ enum BenchRSS {
         ProcessMemory.returnLargeFreesToTheSystem()  // as streamrecd does
         var model = Model(settings: settings)
         let start = Clock.monotonic()
-        for event in SyntheticEvents(count: events, users: users, items: items) { model.observe(event) }
+        // In batches of 1,000, as the daemon applies a binary frame.
+        var batch: [RatingEvent] = []
+        batch.reserveCapacity(1000)
+        for event in SyntheticEvents(count: events, users: users, items: items) {
+            batch.append(event)
+            if batch.count == 1000 {
+                model.observe(batch[...])
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        model.observe(batch[...])
         let seconds = Clock.monotonic() - start
         let floats = [model.userFactors.values, model.itemFactors.values, model.userRankFactors.values,
                       model.itemRankFactors.values, model.userBias, model.itemBias, model.itemRankBias,

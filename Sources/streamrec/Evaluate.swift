@@ -61,7 +61,8 @@ struct Evaluate: ParsableCommand {
             let tracing = curve != nil || plot != nil
             let start = Clock.monotonic()
             for (n, event) in events.enumerated() {
-                evaluator.prequential(event, upcoming: n + 1 < events.count ? events[n + 1] : nil)
+                evaluator.prequential(event, upcoming: n + 1 < events.count ? events[n + 1] : nil,
+                                      later: n + 2 < events.count ? events[n + 2] : nil)
                 if tracing, (n + 1) % stride == 0 { points.append((n + 1, evaluator.totals)) }
             }
             let seconds = Clock.monotonic() - start

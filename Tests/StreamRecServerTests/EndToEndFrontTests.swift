@@ -12,9 +12,12 @@ final class EndToEndFrontTests: XCTestCase {
         let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self)) { $0.queryThreads = 1 }
         addTeardownBlock { runner.stop() }
         let data = E2EDataset()
-        try runner.pusher().send(batchesOf: 25, data.events[...])
+        // Kept until the events are applied: the pusher's linger is 0, so a
+        // pusher dropped at once can discard what it queued before connecting.
+        let pusher = try runner.pusher()
+        try pusher.send(batchesOf: 25, data.events[...])
         let client = try runner.client()
-        E2E.waitForApplied(client, data.events.count)
+        withExtendedLifetime(pusher) { E2E.waitForApplied(client, data.events.count) }
 
         let requests: [JSONValue] = data.events.prefix(40).enumerated().map { n, event in
             n % 4 == 0 ? E2E.op("top", ("user", e2eJSON(event.user)), ("n", .number("3")))

@@ -174,7 +174,7 @@ public struct NeighbourCounts: Sendable {
         static let empty = Slot(key: -1, count: 0)
     }
 
-    private var slots: [Slot] = []
+    private(set) var slots: [Slot] = []
     /// Neighbours held (an Int32, so the struct stays 16 bytes with `capacityLog2`).
     private var held: Int32 = 0
     public var count: Int { Int(held) }
@@ -198,26 +198,25 @@ public struct NeighbourCounts: Sendable {
     /// It reads the table through a pointer, never as a value: a copy of
     /// the struct retains its slots, and that retain is a write to the very
     /// header line being fetched, so it waited for memory (~10 % of all
-    /// learning time). It assumes the native array layout, elements 32 bytes
-    /// after the start of the storage object, the count at 16; a prefetch
-    /// cannot fault, so were that ever wrong only the speed would suffer
-    /// (`NeighbourTests` checks it).
+    /// learning time).
     @inline(__always)
     static func prefetch(_ row: UnsafePointer<NeighbourCounts>, _ key: Int32?) {
         let log2 = row.pointer(to: \.capacityLog2)!.pointee
         guard log2 > 0 else { return }
-        let storage = UnsafeRawPointer(row.pointer(to: \.slots)!).load(as: UnsafeRawPointer.self)
-        sr_prefetch(storage + 16)
-        if let key { sr_prefetch(storage + 32 + home(key, log2) * MemoryLayout<Slot>.stride) }
+        let start = slotsStart(row)
+        sr_prefetch(start - 16)
+        if let key { sr_prefetch(start + home(key, log2) * MemoryLayout<Slot>.stride) }
     }
 
-    /// Where the elements of `slots` start, as `prefetch` computes it (for the test).
-    func slotsAddressAsPrefetched() -> UnsafeRawPointer {
-        withUnsafePointer(to: self) { UnsafeRawPointer($0.pointer(to: \.slots)!).load(as: UnsafeRawPointer.self) + 32 }
+    /// Where `row`'s slots start, from the reference alone (no retain). It
+    /// assumes the native array layout: elements 32 bytes after the start of
+    /// the storage object, the count 16 bytes before them. Only prefetches
+    /// use it, and a prefetch cannot fault, so were that ever wrong only the
+    /// speed would suffer (`NeighbourTests` checks it).
+    @inline(__always)
+    static func slotsStart(_ row: UnsafePointer<NeighbourCounts>) -> UnsafeRawPointer {
+        UnsafeRawPointer(row.pointer(to: \.slots)!).load(as: UnsafeRawPointer.self) + 32
     }
-
-    /// Where the elements of `slots` really start (for the test).
-    func slotsAddress() -> UnsafeRawPointer? { slots.withUnsafeBufferPointer { $0.baseAddress.map(UnsafeRawPointer.init) } }
 
     /// Where `key` is held, or the empty slot its probe ends at (`held`
     /// false): the one probe loop every lookup uses. The table is not empty.

@@ -31,7 +31,8 @@ final class NeighbourTests: XCTestCase {
     func testPrefetchComputesTheSlotsAddress() {
         var counts = NeighbourCounts()
         for key: Int32 in 0..<100 { counts.add(key, by: 1, limit: 1_000) }
-        XCTAssertEqual(counts.slotsAddressAsPrefetched(), counts.slotsAddress())
+        let real = counts.slots.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress!) }
+        XCTAssertEqual(withUnsafePointer(to: counts) { NeighbourCounts.slotsStart($0) }, real)
     }
 
     /// A pair enters on its second co-like with both counted, on both rows; re-ratings and ratings below the threshold do not count.

@@ -18,29 +18,24 @@ final class EndToEndConcurrencyTests: XCTestCase {
         }
         pusher.send(batchesOf: 50, events[..<1000])
         let failures = ManagedCounter(), answered = ManagedCounter()
-        let group = DispatchGroup()
-        for worker in 0..<4 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let client = try? runner.client(timeout: 10) else { return failures.increment() }
-                for n in 0..<150 {
-                    let user = E2E.id(UInt64((n * 7 + worker) % 300))
-                    let request: JSONValue = switch n % 3 {
-                    case 0: E2E.op("predict", ("user", user), ("item", E2E.id(UInt64(n % 500))))
-                    case 1: E2E.op("top", ("user", user), ("n", .number("10")))
-                    default: E2E.op("observe", ("user", user), ("item", E2E.id(UInt64(n))), ("rating", .number("7")))
-                    }
-                    guard let reply = try? client.request(request), reply["ok"] == .bool(true) else {
-                        failures.increment()
-                        continue
-                    }
-                    answered.increment()
+        let clients = TestThreads(4) { worker in
+            guard let client = try? runner.client(timeout: 10) else { return failures.increment() }
+            for n in 0..<150 {
+                let user = E2E.id(UInt64((n * 7 + worker) % 300))
+                let request: JSONValue = switch n % 3 {
+                case 0: E2E.op("predict", ("user", user), ("item", E2E.id(UInt64(n % 500))))
+                case 1: E2E.op("top", ("user", user), ("n", .number("10")))
+                default: E2E.op("observe", ("user", user), ("item", E2E.id(UInt64(n))), ("rating", .number("7")))
                 }
-            }.start()
+                guard let reply = try? client.request(request), reply["ok"] == .bool(true) else {
+                    failures.increment()
+                    continue
+                }
+                answered.increment()
+            }
         }
         pusher.send(batchesOf: 50, events[1000...])
-        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertTrue(clients.finished(within: 60))
         XCTAssertEqual(failures.value, 0)
         XCTAssertEqual(answered.value, 600)
         let observes = 4 * 50

@@ -15,9 +15,9 @@ final class EndToEndFrontTests: XCTestCase {
         // Kept until the events are applied: the pusher's linger is 0, so a
         // pusher dropped at once can discard what it queued before connecting.
         let pusher = try runner.pusher()
-        try pusher.send(batchesOf: 25, data.events[...])
+        pusher.send(batchesOf: 25, data.events[...])
         let client = try runner.client()
-        withExtendedLifetime(pusher) { E2E.waitForApplied(client, data.events.count) }
+        withExtendedLifetime(pusher) { _ = E2E.waitForApplied(client, data.events.count) }
 
         let requests: [JSONValue] = data.events.prefix(40).enumerated().map { n, event in
             n % 4 == 0 ? E2E.op("top", ("user", e2eJSON(event.user)), ("n", .number("3")))
@@ -25,21 +25,16 @@ final class EndToEndFrontTests: XCTestCase {
         }
         let expected = try requests.map { try client.requestBytes($0.bytes) }
         let mismatches = ManagedCounter(), matches = ManagedCounter()
-        let group = DispatchGroup()
-        for c in 0..<8 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let own = try? runner.client(timeout: 10) else { return mismatches.increment() }
-                for round in 0..<5 {
-                    for n in requests.indices {
-                        let i = (n + c * 5 + round) % requests.count
-                        (try? own.requestBytes(requests[i].bytes)) == expected[i] ? matches.increment() : mismatches.increment()
-                    }
+        let clients = TestThreads(8) { c in
+            guard let own = try? runner.client(timeout: 10) else { return mismatches.increment() }
+            for round in 0..<5 {
+                for n in requests.indices {
+                    let i = (n + c * 5 + round) % requests.count
+                    (try? own.requestBytes(requests[i].bytes)) == expected[i] ? matches.increment() : mismatches.increment()
                 }
-            }.start()
+            }
         }
-        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertTrue(clients.finished(within: 60))
         XCTAssertEqual(mismatches.value, 0)
         XCTAssertEqual(matches.value, 8 * 5 * requests.count)
     }

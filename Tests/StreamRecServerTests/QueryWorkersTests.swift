@@ -39,19 +39,17 @@ final class QueryWorkersTests: XCTestCase {
             return "\(stop) \(text)"
         }
         let heavyReply = Mutex<String?>(nil)
-        let heavyDone = DispatchSemaphore(value: 0)
-        Thread {
+        let heavy = TestThreads(1) { _ in
             let reply = try? self.ask(endpoint, "heavy")
             heavyReply.withLock { $0 = reply }
-            heavyDone.signal()
-        }.start()
+        }
         XCTAssertEqual(entered.wait(timeout: .now() + 10), .success, "the heavy request never reached the worker")
 
         XCTAssertEqual(try ask(endpoint, "light", timeout: 5), "front light")
         XCTAssertNil(heavyReply.withLock { $0 }, "the heavy request was answered before the worker was released")
 
         release.signal()
-        XCTAssertEqual(heavyDone.wait(timeout: .now() + 10), .success)
+        XCTAssertTrue(heavy.finished(within: 10))
         XCTAssertEqual(heavyReply.withLock { $0 }, "worker heavy")
         pool.stop()
     }
@@ -62,21 +60,16 @@ final class QueryWorkersTests: XCTestCase {
             text.hasPrefix("heavy") && stop == .front ? nil : "\(stop) \(text)"
         }
         let wrong = ManagedCounter(), right = ManagedCounter()
-        let group = DispatchGroup()
-        for c in 0..<16 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                guard let client = try? QueryClient(endpoint: endpoint, timeout: 10) else { return wrong.increment() }
-                for n in 0..<100 {
-                    let text = "\(n % 2 == 0 ? "light" : "heavy")-\(c)-\(n)"
-                    let expected = "\(n % 2 == 0 ? "front" : "worker") \(text)"
-                    let reply = (try? client.requestBytes(Array(text.utf8))).map { String(decoding: $0, as: UTF8.self) }
-                    reply == expected ? right.increment() : wrong.increment()
-                }
-            }.start()
+        let clients = TestThreads(16) { c in
+            guard let client = try? QueryClient(endpoint: endpoint, timeout: 10) else { return wrong.increment() }
+            for n in 0..<100 {
+                let text = "\(n % 2 == 0 ? "light" : "heavy")-\(c)-\(n)"
+                let expected = "\(n % 2 == 0 ? "front" : "worker") \(text)"
+                let reply = (try? client.requestBytes(Array(text.utf8))).map { String(decoding: $0, as: UTF8.self) }
+                reply == expected ? right.increment() : wrong.increment()
+            }
         }
-        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertTrue(clients.finished(within: 60))
         XCTAssertEqual(wrong.value, 0)
         XCTAssertEqual(right.value, 1600)
         pool.stop()
@@ -93,16 +86,14 @@ final class QueryWorkersTests: XCTestCase {
             text == "observe" ? nil : "\(stop) \(text)"
         }
         let reply = Mutex<String?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Thread {
+        let asking = TestThreads(1) { _ in
             let answer = try? self.ask(endpoint, "observe")
             reply.withLock { $0 = answer }
-            done.signal()
-        }.start()
+        }
         let forwarded = try XCTUnwrap(try loop.receive())
         XCTAssertEqual(String(decoding: forwarded, as: UTF8.self), "observe")
         try loop.send("loop observe")
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertTrue(asking.finished(within: 10))
         XCTAssertEqual(reply.withLock { $0 }, "loop observe")
         pool.stop()
     }

@@ -23,41 +23,21 @@ final class ReadWriteLockTests: XCTestCase {
                 }
             }
         }
-        let group = DispatchGroup()
-        for _ in 0..<2 {
-            group.enter()
-            Thread {
-                defer { group.leave() }
-                for n in 0..<4000 {
-                    let row = n % 256
-                    let consistent = shared.read { table -> Bool in
-                        let first = table.values[row * table.stride]
-                        return (0..<table.stride).allSatisfy { table.values[row * table.stride + $0] == first }
-                    }
-                    if !consistent { torn.increment() }
-                    reads.increment()
+        let readers = TestThreads(2) { _ in
+            for n in 0..<4000 {
+                let row = n % 256
+                let consistent = shared.read { table -> Bool in
+                    let first = table.values[row * table.stride]
+                    return (0..<table.stride).allSatisfy { table.values[row * table.stride + $0] == first }
                 }
-            }.start()
+                if !consistent { torn.increment() }
+                reads.increment()
+            }
         }
         writer.start()
-        XCTAssertEqual(group.wait(timeout: .now() + 60), .success)
+        XCTAssertTrue(readers.finished(within: 60))
         stop.set()
         XCTAssertEqual(reads.value, 8000)
         XCTAssertEqual(torn.value, 0, "readers saw torn rows")
     }
-}
-
-/// A flag and a counter safe to share between the test's threads.
-final class ManagedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var flag = false
-    var isSet: Bool { lock.withLock { flag } }
-    func set() { lock.withLock { flag = true } }
-}
-
-final class ManagedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
 }

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -118,14 +119,17 @@ public struct Model: Sendable, Equatable {
     }
 
     /// Starts fetching what `observe(user:item:rating:)` of a known pair
-    /// reads: both rows of both heads, the pair's slot and the neighbour
-    /// head's entries. A caller holding the next event calls it before
-    /// observing the current one, so the next one's cache misses overlap
-    /// this one's work instead of stalling it (Engine.apply, Evaluate).
+    /// reads: both rows of both heads, each side's bias and optimizer state,
+    /// the pair's slot and the neighbour head's entries. A caller holding the
+    /// next event calls it before observing the current one, so the next
+    /// one's cache misses overlap this one's work instead of stalling it
+    /// (Engine.apply, Evaluate).
     public func prefetch(user: ExternalID, item: ExternalID) {
         guard let u = users.index(of: user), let i = items.index(of: item) else { return }
         userFactors.prefetchRow(u)
         itemFactors.prefetchRow(i)
+        Self.prefetch(userBias, u); Self.prefetch(userBiasSteps, u); Self.prefetch(userRowPower, u)
+        Self.prefetch(itemBias, i); Self.prefetch(itemBiasSteps, i); Self.prefetch(itemRowPower, i)
         if hasRankingHead {
             userRankFactors.prefetchRow(u)
             itemRankFactors.prefetchRow(i)
@@ -135,6 +139,11 @@ public struct Model: Sendable, Equatable {
             liked.prefetchNewest(u)
             neighbours.prefetchRow(i)
         }
+    }
+
+    @inline(__always)
+    private static func prefetch(_ values: [Float], _ row: Int32) {
+        values.withUnsafeBufferPointer { sr_prefetch($0.baseAddress! + Int(row)) }
     }
 
     /// Starts fetching where `prefetch(user:item:)` looks the IDs up: one

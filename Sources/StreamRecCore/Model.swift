@@ -52,6 +52,10 @@ public struct Model: Sendable, Equatable {
     public internal(set) var userRankFactors: FactorTable
     public internal(set) var itemRankFactors: FactorTable
     public internal(set) var itemRankBias: [Float] = []
+    /// The table `top` scans (`scannedItems`) in half precision, kept equal
+    /// to its conversion: every step that writes a row of it converts that
+    /// row again. Derived, not stored in snapshots (see `HalfRows`).
+    public internal(set) var scannedHalves: HalfRows
     /// Adaptive-optimizer state (unused under SGD): how many steps each bias
     /// took, and each embedding row's sum of mean squared gradients (row-wise
     /// AdaGrad: one accumulator per row, not per float, so it costs one Float
@@ -72,6 +76,7 @@ public struct Model: Sendable, Equatable {
         itemFactors = FactorTable(dimension: settings.factors)
         userRankFactors = FactorTable(dimension: settings.factors)
         itemRankFactors = FactorTable(dimension: settings.factors)
+        scannedHalves = HalfRows(stride: itemFactors.stride)
         neighbours = NeighbourTable(limit: settings.neighbourSlots, exponent: settings.neighbourExponent)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
@@ -84,6 +89,9 @@ public struct Model: Sendable, Equatable {
 
     /// True when pairwise ranking is on, so `top` ranks with the ranking head.
     public var hasRankingHead: Bool { settings.negatives > 0 }
+
+    /// The item table `top` ranks with: the ranking head's when it is on.
+    public var scannedItems: FactorTable { hasRankingHead ? itemRankFactors : itemFactors }
 
     /// True when the item-neighbour head is on.
     public var hasNeighbourHead: Bool { settings.neighbourSlots > 0 }
@@ -126,6 +134,7 @@ public struct Model: Sendable, Equatable {
         guard let u = users.index(of: user), let i = items.index(of: item) else { return }
         userFactors.prefetchRow(u)
         itemFactors.prefetchRow(i)
+        scannedHalves.prefetchRow(i)
         if hasRankingHead {
             userRankFactors.prefetchRow(u)
             itemRankFactors.prefetchRow(i)
@@ -189,6 +198,7 @@ public struct Model: Sendable, Equatable {
         if let j = drawn {
             ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(j)))
             itemRankFactors.prefetchRow(j)
+            scannedHalves.prefetchRow(j)
         }
         regressionStep(user: Int(u), item: Int(i), rating: rating)
         guard pairwise else { return }
@@ -239,6 +249,7 @@ public struct Model: Sendable, Equatable {
                 FactorKernel.simdUpdate(p, q, stride, error, stepP, stepQ, reg)
             }
         }
+        if !hasRankingHead { mirrorScannedRow(i) }
     }
 
     /// One BPR step on the ranking head: raise item `i` above item `j` in
@@ -260,6 +271,14 @@ public struct Model: Sendable, Equatable {
                 FactorKernel.simdPairwiseUpdate(p, qi, qj, stride, g, step, reg)
             }
         }
+        mirrorScannedRow(i)
+        mirrorScannedRow(j)
+    }
+
+    /// Converts row `i` of `scannedItems` into `scannedHalves` (appending a new row).
+    private mutating func mirrorScannedRow(_ i: Int) {
+        let table = scannedItems  // shares the rows: no copy
+        table.values.withUnsafeBufferPointer { rows in scannedHalves.set(row: i, from: rows.baseAddress! + i * table.stride) }
     }
 
     /// Counts item `i` as co-liked with each of the user's recent likes (both
@@ -313,6 +332,7 @@ public struct Model: Sendable, Equatable {
             itemRankFactors.appendRow(scale: initScale, using: &rng)
             itemRankBias.append(0)
         }
+        mirrorScannedRow(Int(index))
         if hasNeighbourHead { neighbours.appendRow() }
         popularity.append(0)
         return index

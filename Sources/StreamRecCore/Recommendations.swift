@@ -124,15 +124,17 @@ extension Model {
     }
 
     /// How many rows the half-precision pass of `scan` hands to exact
-    /// rescoring when `n` are asked for: max(4n, n + 32), 40 rows for a
-    /// top-10, rescored in about a microsecond.
+    /// rescoring when `n` are asked for: n + 4.
     ///
     /// A half score is off by at most 2^-11 of Σ|p_i q_i|, so only rows
-    /// within that of the n-th best can trade places; the margin makes that
-    /// vanishingly rare (measured in docs/BENCHMARKS.md, "Half-precision
-    /// scan": every answer equal to the float scan's on fully trained 10 k
-    /// and 100 k item models, where the bare n already missed some).
-    static func shortlistSize(_ n: Int) -> Int { max(4 * n, n + 32) }
+    /// within that of the n-th best can trade places. On fully trained
+    /// 10 k and 100 k item models (3 M events) every top-10 of 2,000 users
+    /// already equalled the float scan's with no margin at all; 4 spare rows
+    /// guard near-ties for little. A wider shortlist is not free: each extra
+    /// heap slot lowers the admission score, so more rows reach the rated-pair
+    /// lookup (a cache miss each) and fewer blocks are skipped; max(4n, n + 32)
+    /// made top-10 at 10 k items 1.7 × slower (docs/BENCHMARKS.md).
+    static func shortlistSize(_ n: Int) -> Int { n + 4 }
 
     /// The `n` best rows by their half-precision scores: blocks of
     /// `BlockScorer.blockRows` rows per call to the C block kernel, each

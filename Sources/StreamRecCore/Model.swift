@@ -53,6 +53,10 @@ public struct Model: Sendable, Equatable {
     public internal(set) var userRankFactors: FactorTable
     public internal(set) var itemRankFactors: FactorTable
     public internal(set) var itemRankBias: [Float] = []
+    /// The table `top` scans (`scannedItems`) in half precision, kept equal
+    /// to its conversion: every step that writes a row of it converts that
+    /// row again. Derived, not stored in snapshots (see `HalfRows`).
+    public internal(set) var scannedHalves: HalfRows
     /// Adaptive-optimizer state (unused under SGD): how many steps each bias
     /// took, and each embedding row's sum of mean squared gradients (row-wise
     /// AdaGrad: one accumulator per row, not per float, so it costs one Float
@@ -73,6 +77,7 @@ public struct Model: Sendable, Equatable {
         itemFactors = FactorTable(dimension: settings.factors)
         userRankFactors = FactorTable(dimension: settings.factors)
         itemRankFactors = FactorTable(dimension: settings.factors)
+        scannedHalves = HalfRows(stride: itemFactors.stride)
         neighbours = NeighbourTable(limit: settings.neighbourSlots, exponent: settings.neighbourExponent)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
@@ -85,6 +90,9 @@ public struct Model: Sendable, Equatable {
 
     /// True when pairwise ranking is on, so `top` ranks with the ranking head.
     public var hasRankingHead: Bool { settings.negatives > 0 }
+
+    /// The item table `top` ranks with: the ranking head's when it is on.
+    public var scannedItems: FactorTable { hasRankingHead ? itemRankFactors : itemFactors }
 
     /// True when the item-neighbour head is on.
     public var hasNeighbourHead: Bool { settings.neighbourSlots > 0 }
@@ -120,7 +128,8 @@ public struct Model: Sendable, Equatable {
 
     /// Starts fetching what `observe(user:item:rating:)` of a known pair
     /// reads: both rows of both heads, each side's bias and optimizer state,
-    /// the pair's slot and the neighbour head's entries. A caller holding the
+    /// the item's half-precision mirror row, the pair's slot and the
+    /// neighbour head's entries. A caller holding the
     /// next event calls it before observing the current one, so the next
     /// one's cache misses overlap this one's work instead of stalling it
     /// (Engine.apply, Evaluate).
@@ -130,6 +139,7 @@ public struct Model: Sendable, Equatable {
         itemFactors.prefetchRow(i)
         Self.prefetch(userBias, u); Self.prefetch(userBiasSteps, u); Self.prefetch(userRowPower, u)
         Self.prefetch(itemBias, i); Self.prefetch(itemBiasSteps, i); Self.prefetch(itemRowPower, i)
+        scannedHalves.prefetchRow(i)
         if hasRankingHead {
             userRankFactors.prefetchRow(u)
             itemRankFactors.prefetchRow(i)
@@ -198,6 +208,7 @@ public struct Model: Sendable, Equatable {
         if let j = drawn {
             ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(j)))
             itemRankFactors.prefetchRow(j)
+            scannedHalves.prefetchRow(j)
         }
         regressionStep(user: Int(u), item: Int(i), rating: rating)
         guard pairwise else { return }
@@ -248,6 +259,7 @@ public struct Model: Sendable, Equatable {
                 FactorKernel.simdUpdate(p, q, stride, error, stepP, stepQ, reg)
             }
         }
+        if !hasRankingHead { mirrorScannedRow(i) }
     }
 
     /// One BPR step on the ranking head: raise item `i` above item `j` in
@@ -269,6 +281,14 @@ public struct Model: Sendable, Equatable {
                 FactorKernel.simdPairwiseUpdate(p, qi, qj, stride, g, step, reg)
             }
         }
+        mirrorScannedRow(i)
+        mirrorScannedRow(j)
+    }
+
+    /// Converts row `i` of `scannedItems` into `scannedHalves` (appending a new row).
+    private mutating func mirrorScannedRow(_ i: Int) {
+        let table = scannedItems  // shares the rows: no copy
+        table.values.withUnsafeBufferPointer { rows in scannedHalves.set(row: i, from: rows.baseAddress! + i * table.stride) }
     }
 
     /// Counts item `i` as co-liked with each of the user's recent likes (both
@@ -322,6 +342,7 @@ public struct Model: Sendable, Equatable {
             itemRankFactors.appendRow(scale: initScale, using: &rng)
             itemRankBias.append(0)
         }
+        mirrorScannedRow(Int(index))
         if hasNeighbourHead { neighbours.appendRow() }
         popularity.append(0)
         return index

@@ -50,9 +50,8 @@ extension Model {
             let best = select(n: query.n, candidates: candidates, excluded: excluded) { Double(popularity[$0]) }
             return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .popular)
         }
-        let table = hasRankingHead ? itemRankFactors : itemFactors
         let bias = neighbourBias(likes, over: hasRankingHead ? itemRankBias : itemBias)
-        let best = scan(n: query.n, vector: vector, table: table, bias: bias,
+        let best = scan(n: query.n, vector: vector, table: scannedItems, halves: scannedHalves, bias: bias,
                         candidates: candidates, excluded: excluded, seenBy: seenBy)
         return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
     }
@@ -80,51 +79,89 @@ extension Model {
 
     /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of `top`.
     ///
-    /// Scores a block of `BlockScorer.blockRows` rows per call to the C block
-    /// kernel (AVX2+FMA when the CPU has it), then applies the same
-    /// `Selection` as `select` to the block's rows; a block whose best score
-    /// cannot pass the admission test is skipped whole.
-    /// With `candidates`, rows are scattered, so each listed row is scored on
-    /// its own by the same kernel inside `select`. `kernel` picks the path
-    /// (tests run both).
-    func scan(n: Int, vector: UserVector, table: FactorTable, bias: [Float], candidates: [Int32]?,
+    /// Scans `halves` (the half-precision copy of `table`, half the bytes:
+    /// the scan of a large catalogue runs at memory speed) for a shortlist
+    /// of the best `shortlistSize(n)` rows, then rescores the shortlist
+    /// exactly from `table` and keeps the best `n`, so the answer carries
+    /// float scores, the same bits a float scan gives (one summation order
+    /// for every row, see `sr_score_half_rows_on`). A row whose half score
+    /// misses the shortlist but whose float score would make the top `n` is
+    /// the only way the answer can differ; see `shortlistSize`.
+    /// With `candidates`, rows are scattered, so each listed row is scored
+    /// exactly on its own, under the same `Selection` rules. `kernel` picks
+    /// the path (tests run both).
+    func scan(n: Int, vector: UserVector, table: FactorTable, halves: HalfRows, bias: [Float], candidates: [Int32]?,
               excluded: RowBitmap, seenBy: Int32? = nil, kernel: BlockScorer = .best)
         -> [(score: Double, row: Int32)]
     {
         let stride = table.stride, base = vector.base, rowCount = items.count
-        precondition(table.rows >= rowCount && bias.count >= rowCount && vector.values.count >= stride)
+        precondition(table.rows >= rowCount && halves.rows >= rowCount && halves.stride == stride
+                     && bias.count >= rowCount && vector.values.count >= stride)
         return vector.values.withUnsafeBufferPointer { p in
             table.values.withUnsafeBufferPointer { rows in
                 bias.withUnsafeBufferPointer { bias in
                     let p = p.baseAddress!, rows = rows.baseAddress!, bias = bias.baseAddress!
+                    let exact = { (i: Int) -> Double in
+                        var score: Float = 0
+                        kernel.score(p, rows: rows + i * stride, stride: stride, bias: bias + i, count: 1, into: &score)
+                        return Double(base + score)
+                    }
                     if candidates != nil {
-                        return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy) { i in
-                            var score: Float = 0
-                            kernel.score(p, rows: rows + i * stride, stride: stride, bias: bias + i, count: 1, into: &score)
-                            return Double(base + score)
-                        }
+                        return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy, score: exact)
                     }
-                    var selection = Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs)
-                    let block = BlockScorer.blockRows
-                    return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
-                        let scores = scores.baseAddress!
-                        var start = 0
-                        while start < rowCount {
-                            let count = min(block, rowCount - start)
-                            let most = kernel.score(p, rows: rows + start * stride, stride: stride, bias: bias + start,
-                                                    count: count, into: scores)
-                            // Once the heap is full, most blocks hold no row that
-                            // beats the admission score (addition is monotonic,
-                            // so base + max bounds every row's value).
-                            if Double(base + most) > selection.admission {
-                                for j in 0..<count { selection.consider(start + j, Double(base + scores[j])) }
-                            }
-                            start += count
-                        }
-                        return selection.sorted()
+                    let shortlist = halves.bits.withUnsafeBufferPointer { halfRows in
+                        halfScan(n: Self.shortlistSize(n), p: p, base: base, halfRows: halfRows.baseAddress!, stride: stride,
+                                 bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel)
                     }
+                    // In row order, so that ties go to the lower row as in a full scan;
+                    // the shortlist already passed the exclusion rules.
+                    var selection = Selection(n: n, excluded: RowBitmap(rows: 0), seenBy: nil, ratedPairs: ratedPairs)
+                    for row in shortlist.map(\.row).sorted() { selection.consider(Int(row), exact(Int(row))) }
+                    return selection.sorted()
                 }
             }
+        }
+    }
+
+    /// How many rows the half-precision pass of `scan` hands to exact
+    /// rescoring when `n` are asked for: n + 4.
+    ///
+    /// A half score is off by at most 2^-11 of Σ|p_i q_i|, so only rows
+    /// within that of the n-th best can trade places. On fully trained
+    /// 10 k and 100 k item models (3 M events) every top-10 of 2,000 users
+    /// already equalled the float scan's with no margin at all; 4 spare rows
+    /// guard near-ties for little. A wider shortlist is not free: each extra
+    /// heap slot lowers the admission score, so more rows reach the rated-pair
+    /// lookup (a cache miss each) and fewer blocks are skipped; max(4n, n + 32)
+    /// made top-10 at 10 k items 1.7 × slower (docs/BENCHMARKS.md).
+    static func shortlistSize(_ n: Int) -> Int { n + 4 }
+
+    /// The `n` best rows by their half-precision scores: blocks of
+    /// `BlockScorer.blockRows` rows per call to the C block kernel, each
+    /// row offered to a `Selection`; a block whose best score cannot pass
+    /// the admission test is skipped whole.
+    private func halfScan(n: Int, p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
+                          bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?, kernel: BlockScorer)
+        -> [(score: Double, row: Int32)]
+    {
+        let rowCount = items.count, block = BlockScorer.blockRows
+        var selection = Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs)
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
+            let scores = scores.baseAddress!
+            var start = 0
+            while start < rowCount {
+                let count = min(block, rowCount - start)
+                let most = kernel.score(p, halfRows: halfRows + start * stride, stride: stride, bias: bias + start,
+                                        count: count, into: scores)
+                // Once the heap is full, most blocks hold no row that
+                // beats the admission score (addition is monotonic,
+                // so base + max bounds every row's value).
+                if Double(base + most) > selection.admission {
+                    for j in 0..<count { selection.consider(start + j, Double(base + scores[j])) }
+                }
+                start += count
+            }
+            return selection.sorted()
         }
     }
 

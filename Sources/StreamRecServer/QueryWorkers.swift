@@ -45,21 +45,19 @@ final class QueryWorkers: @unchecked Sendable {
             let forward = try Socket(context, .req)
             try forward.connect(Self.loopEndpoint)
             finished.enter()
-            let thread = Thread { [self] in
+            Thread { [self] in
                 defer { finished.leave() }
+                ThreadName.set("sr-query-\(n)")
                 serve(rep: rep, forward: forward) { answer($0, .worker) }
-            }
-            thread.name = "streamrec-query-\(n)"
-            thread.start()
+            }.start()
         }
         let front = QueryFront(frontend: frontend, backend: backend, control: control) { answer($0, .front) }
         finished.enter()
-        let thread = Thread { [finished] in
+        Thread { [finished] in
             defer { finished.leave() }
+            ThreadName.set("sr-front")
             front.run()
-        }
-        thread.name = "streamrec-front"
-        thread.start()
+        }.start()
     }
 
     /// One worker: answer or forward each request until told to stop.

@@ -65,6 +65,7 @@ struct Bench: ParsableCommand {
         if serving { return try measureServing(ingest: ingest, latency: latency, messages: messages[.binary]!, top: requests[1].1, context: context) }
         var samples: [String: [Double]] = [:]
         for run in 1...runs {
+            try ingest.settle()
             let floor = try ZMQFloor.measure(self.floor)
             samples["thr", default: []].append(floor.messagesPerSecond)
             samples["lat", default: []].append(floor.latencyP50)
@@ -83,6 +84,7 @@ struct Bench: ParsableCommand {
                     }
                 }
                 load?.finish()
+                try ingest.settle()
             }
             print("run \(run)/\(runs) done")
         }
@@ -95,6 +97,7 @@ struct Bench: ParsableCommand {
         let serving = ServingRun(pull: pull, rep: options.rep, stats: ingest.stats, context: context)
         var samples: [String: [Double]] = [:]
         for run in 1...runs {
+            try ingest.settle()
             let floor = try ZMQFloor.measure(self.floor)
             samples["lat p50", default: []].append(floor.latencyP50)
             let maxRate = try ingest.eventsPerSecond(messages, events: events)
@@ -103,6 +106,7 @@ struct Bench: ParsableCommand {
             let paced = try BackgroundIngest(pull: pull, messages: messages, messagesPerSecond: ingestFraction * maxRate / Double(batch))
             let busy = try latency.measure(top, count: queries / 4)
             paced.finish()
+            try ingest.settle()
             for (name, h) in [("idle", idle), ("under ingest", busy)] {
                 for p in [50.0, 99.0] { samples["top-10 \(name) p\(Int(p)) (us)", default: []].append(Double(h.valueAtPercentile(p)) / 1000) }
             }

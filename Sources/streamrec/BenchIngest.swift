@@ -49,6 +49,24 @@ struct IngestRun {
         return Double(events) / seconds
     }
 
+    /// Waits until the daemon has taken every message queued for it:
+    /// `events_received` unchanged over three polls 20 ms apart.
+    ///
+    /// A producer that pushed flat out (`BackgroundIngest`) leaves up to a
+    /// high-water mark of messages queued when it stops, seconds of learning
+    /// at 1,000 events a message. Measuring the next figure (zmq-floor's
+    /// round trip above all, which gets faster while another core is busy)
+    /// before they drain would compare a loaded machine with an idle one.
+    func settle() throws {
+        var last = try counters().received, unchanged = 0
+        while unchanged < 3 {
+            usleep(20_000)
+            let now = try counters().received
+            unchanged = now == last ? unchanged + 1 : 0
+            last = now
+        }
+    }
+
     private func counters() throws -> (received: UInt64, applied: UInt64) {
         let reply = try stats.request(.object([("op", .string("stats"))]))
         guard let received = reply["events_received"]?.double, let applied = reply["events_applied"]?.double else {

@@ -97,4 +97,22 @@ final class QueryWorkersTests: XCTestCase {
         XCTAssertEqual(reply.withLock { $0 }, "loop observe")
         pool.stop()
     }
+
+    /// The front and worker threads carry names the kernel shows (`top -H`, /proc).
+    func testThreadsAreNamedForTheKernel() throws {
+        let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, stop in "\(stop) \(text)" }
+        defer { pool.stop() }
+        XCTAssertEqual(try ask(endpoint, "light"), "front light")  // the front thread is up
+        var names: Set<String> = []
+        let deadline = Date().addingTimeInterval(5)
+        while !names.isSuperset(of: ["sr-front", "sr-query-0", "sr-query-1"]), Date() < deadline {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            names = Set(tasks.compactMap { task in
+                (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+            })
+            usleep(10_000)
+        }
+        XCTAssertTrue(names.isSuperset(of: ["sr-front", "sr-query-0", "sr-query-1"]), "threads: \(names.sorted())")
+    }
 }

@@ -23,7 +23,8 @@ final class ZAPHandler: @unchecked Sendable {
         try socket.bind(Self.endpoint)
         let box = UncheckedSocket(socket)
         let state = self.state
-        let thread = Thread {
+        Thread {
+            ThreadName.set("sr-zap")
             var refusals = RateLimiter<String>(interval: 1)
             while !state.stop.load(ordering: .relaxed) {
                 do {
@@ -38,9 +39,7 @@ final class ZAPHandler: @unchecked Sendable {
                 }
             }
             state.finished.signal()
-        }
-        thread.name = "streamrec-zap"
-        thread.start()
+        }.start()
     }
 
     /// The reply frames to one request and, for a refusal, its domain and a line for the log.

@@ -32,6 +32,11 @@ public struct ByteWriter {
 
 /// Reads little-endian values with bounds checks; every overrun throws
 /// instead of trapping, so a damaged file cannot crash its reader.
+///
+/// Each read names what it reads for the error message, as an autoclosure:
+/// the names are built only when a read fails. Built eagerly ("user of
+/// event #812"), they cost several String interpolations per event, and
+/// write-ahead-log replay spent about a third of its time on them.
 public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
     public private(set) var offset: Int = 0
@@ -41,30 +46,30 @@ public struct ByteReader {
     public var remaining: Int { bytes.count - offset }
 
     /// Throws `.truncated` unless `count` more bytes are there.
-    public func require(_ count: Int, for what: String) throws {
-        guard count >= 0, count <= remaining else { throw FormatError.truncated(what) }
+    public func require(_ count: Int, for what: @autoclosure () -> String) throws {
+        guard count >= 0, count <= remaining else { throw FormatError.truncated(what()) }
     }
 
-    public mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: String) throws -> T {
-        try require(MemoryLayout<T>.size, for: what)
+    public mutating func read<T: FixedWidthInteger>(_: T.Type, _ what: @autoclosure () -> String) throws -> T {
+        try require(MemoryLayout<T>.size, for: what())
         let value = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
         offset += MemoryLayout<T>.size
         return T(littleEndian: value)
     }
 
-    public mutating func readFloat(_ what: String) throws -> Float {
-        Float(bitPattern: try read(UInt32.self, what))
+    public mutating func readFloat(_ what: @autoclosure () -> String) throws -> Float {
+        Float(bitPattern: try read(UInt32.self, what()))
     }
 
-    public mutating func readDouble(_ what: String) throws -> Double {
-        Double(bitPattern: try read(UInt64.self, what))
+    public mutating func readDouble(_ what: @autoclosure () -> String) throws -> Double {
+        Double(bitPattern: try read(UInt64.self, what()))
     }
 
     /// Reads `count` values in one copy, checking the length before allocating.
-    public mutating func readArray<T: BitwiseCopyable>(_: T.Type, count: Int, _ what: String) throws -> [T] {
+    public mutating func readArray<T: BitwiseCopyable>(_: T.Type, count: Int, _ what: @autoclosure () -> String) throws -> [T] {
         let size = count.multipliedReportingOverflow(by: MemoryLayout<T>.stride)
-        guard !size.overflow else { throw FormatError.truncated(what) }
-        try require(size.partialValue, for: what)
+        guard !size.overflow else { throw FormatError.truncated(what()) }
+        try require(size.partialValue, for: what())
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             UnsafeMutableRawBufferPointer(buffer).copyMemory(
                 from: UnsafeRawBufferPointer(rebasing: bytes[offset ..< offset + size.partialValue]))
@@ -74,8 +79,8 @@ public struct ByteReader {
         return values
     }
 
-    public mutating func readBytes(count: Int, _ what: String) throws -> UnsafeRawBufferPointer {
-        try require(count, for: what)
+    public mutating func readBytes(count: Int, _ what: @autoclosure () -> String) throws -> UnsafeRawBufferPointer {
+        try require(count, for: what())
         defer { offset += count }
         return UnsafeRawBufferPointer(rebasing: bytes[offset ..< offset + count])
     }

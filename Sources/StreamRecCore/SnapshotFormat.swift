@@ -369,39 +369,39 @@ public enum SnapshotFormat {
         model.neighbours.doorkeeper.recorded = Int(recorded)
     }
 
-    private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: String) throws -> T where T.AllCases == [T] {
-        let index = Int(try r.read(UInt8.self, what))
-        guard index < T.allCases.count else { throw FormatError.invalid("unknown \(what) #\(index)") }
+    private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> T where T.AllCases == [T] {
+        let index = Int(try r.read(UInt8.self, what()))
+        guard index < T.allCases.count else { throw FormatError.invalid("unknown \(what()) #\(index)") }
         return T.allCases[index]
     }
 
-    private static func readIDs(_ r: inout ByteReader, _ what: String) throws -> IDMap {
-        let count = Int(try r.read(UInt32.self, "\(what) count"))
+    private static func readIDs(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> IDMap {
+        let count = Int(try r.read(UInt32.self, "\(what()) count"))
         // Each ID takes at least 3 bytes; refuse counts the file cannot hold
         // before reserving memory for them.
-        try r.require(count * 3, for: what)
+        try r.require(count * 3, for: what())
         var ids: [ExternalID] = []
         ids.reserveCapacity(count)
         for n in 0..<count {
-            switch try r.read(UInt8.self, "\(what) tag") {
+            switch try r.read(UInt8.self, "\(what()) tag") {
             case 0:
-                ids.append(.number(try r.read(UInt64.self, what)))
+                ids.append(.number(try r.read(UInt64.self, what())))
             case 1:
-                let length = Int(try r.read(UInt16.self, "\(what) length"))
-                let text = String(decoding: try r.readBytes(count: length, what), as: UTF8.self)
+                let length = Int(try r.read(UInt16.self, "\(what()) length"))
+                let text = String(decoding: try r.readBytes(count: length, what()), as: UTF8.self)
                 guard ExternalID(text) == .text(text), !text.isEmpty else {
-                    throw FormatError.invalid("\(what) #\(n) is not canonical text: \"\(text)\"")
+                    throw FormatError.invalid("\(what()) #\(n) is not canonical text: \"\(text)\"")
                 }
                 ids.append(.text(text))
             case let tag:
-                throw FormatError.invalid("\(what) #\(n) has unknown tag \(tag)")
+                throw FormatError.invalid("\(what()) #\(n) has unknown tag \(tag)")
             }
         }
-        do { return try IDMap(externals: ids) } catch { throw FormatError.invalid("\(what): \(error)") }
+        do { return try IDMap(externals: ids) } catch { throw FormatError.invalid("\(what()): \(error)") }
     }
 
-    private static func readRows(_ r: inout ByteReader, rows: Int, table: FactorTable, _ what: String) throws -> [Float] {
-        let packed = try r.readArray(Float.self, count: rows * table.dimension, what)
+    private static func readRows(_ r: inout ByteReader, rows: Int, table: FactorTable, _ what: @autoclosure () -> String) throws -> [Float] {
+        let packed = try r.readArray(Float.self, count: rows * table.dimension, what())
         var values = [Float](repeating: 0, count: rows * table.stride)
         for row in 0..<rows {
             for f in 0..<table.dimension {

@@ -171,22 +171,22 @@ public enum WALFormat {
         return record
     }
 
-    private static func readID(_ r: inout ByteReader, _ what: String) throws -> ExternalID {
-        switch try r.read(UInt8.self, "\(what) tag") {
+    private static func readID(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> ExternalID {
+        switch try r.read(UInt8.self, "\(what()) tag") {
         case 0:
-            return .number(try r.read(UInt64.self, what))
+            return .number(try r.read(UInt64.self, what()))
         case 1:
-            let length = Int(try r.read(UInt16.self, "\(what) length"))
-            let bytes = try r.readBytes(count: length, what)
+            let length = Int(try r.read(UInt16.self, "\(what()) length"))
+            let bytes = try r.readBytes(count: length, what())
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw FormatError.invalid("\(what) is not valid UTF-8")
+                throw FormatError.invalid("\(what()) is not valid UTF-8")
             }
             guard !text.isEmpty, ExternalID(text) == .text(text) else {
-                throw FormatError.invalid("\(what) is not canonical text: \"\(text)\"")
+                throw FormatError.invalid("\(what()) is not canonical text: \"\(text)\"")
             }
             return .text(text)
         case let tag:
-            throw FormatError.invalid("\(what) has unknown tag \(tag)")
+            throw FormatError.invalid("\(what()) has unknown tag \(tag)")
         }
     }
 }

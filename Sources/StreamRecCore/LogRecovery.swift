@@ -72,10 +72,11 @@ public enum LogRecovery {
             // the writer retried a failed write there, and its copy wins.
             let limit = n + 1 < segments.count ? segments[n + 1].first : UInt64.max
             let scan: LogSegmentScan
+            let from = next
             do {
                 scan = try bytes.withUnsafeBytes { raw in
-                    try LogSegmentReader.scan(raw) { sequence, record in
-                        guard sequence >= next, sequence < limit else {
+                    try LogSegmentReader.scan(raw, from: from) { sequence, record in
+                        guard sequence < limit else {
                             report.recordsSkipped += 1
                             return
                         }
@@ -100,6 +101,7 @@ public enum LogRecovery {
                 continue
             }
             report.segmentsRead += 1
+            report.recordsSkipped += Int(min(scan.end, from) - min(scan.first, from))
             if scan.first != segment.first {
                 report.warnings.append("log segment \(segment.path) says it starts at \(scan.first), its name at \(segment.first)")
             }

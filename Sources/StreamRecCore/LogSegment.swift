@@ -11,7 +11,7 @@ public struct LogSegmentScan: Sendable {
     public var first: UInt64
     /// Intact records; record n has sequence number `first + n`.
     public var recordCount = 0
-    /// Events in the intact records.
+    /// Events in the intact records that were decoded (from `scan`'s `from` on).
     public var eventCount = 0
     /// Bytes from the start of the file through the last intact record.
     public var validLength: Int
@@ -39,23 +39,32 @@ public enum LogSegmentReader {
         return first
     }
 
-    /// Reads a whole segment, handing each intact record and its sequence
-    /// number to `visit` as it goes (records are not collected: a segment can
-    /// hold millions). Throws only when the header is unusable; record damage
-    /// ends the scan and is reported in `damage`.
-    public static func scan(_ bytes: UnsafeRawBufferPointer,
+    /// Reads a whole segment, handing each intact record from sequence number
+    /// `from` on, with its sequence number, to `visit` as it goes (records are
+    /// not collected: a segment can hold millions). Throws only when the
+    /// header is unusable; record damage ends the scan and is reported in
+    /// `damage`.
+    ///
+    /// Records before `from` are checked (length and checksum, so damage is
+    /// found wherever it is) but not decoded. After a clean shutdown the
+    /// snapshot already holds every record of the last segment, and decoding
+    /// them only to skip them made a restart spend ~0.8 s on a 29 MB segment.
+    public static func scan(_ bytes: UnsafeRawBufferPointer, from: UInt64 = 0,
                             visit: (UInt64, LogRecord) -> Void = { _, _ in }) throws -> LogSegmentScan {
         let first = try header(bytes)
         var result = LogSegmentScan(first: first, validLength: WALFormat.headerSize)
         var offset = WALFormat.headerSize
         while offset < bytes.count {
             do {
-                let (record, next) = try readFrame(bytes, at: offset)
-                visit(result.end, record)
+                let frame = try checkFrame(bytes, at: offset)
+                if result.end >= from {
+                    let record = try decode(bytes, frame)
+                    visit(result.end, record)
+                    result.eventCount += record.eventCount
+                }
                 result.recordCount += 1
-                result.eventCount += record.eventCount
-                offset = next
-                result.validLength = next
+                offset = frame.next
+                result.validLength = offset
             } catch let error as FormatError {
                 result.damage = error
                 break
@@ -64,8 +73,16 @@ public enum LogSegmentReader {
         return result
     }
 
-    /// One frame at `offset`: its record and the offset after it.
-    static func readFrame(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws -> (LogRecord, Int) {
+    /// Where one frame's body lies and the offset after it, once its length
+    /// and checksum are right.
+    struct Frame {
+        var offset: Int
+        var body: Range<Int>
+        var next: Int { body.upperBound }
+    }
+
+    /// Checks the frame at `offset`: its length fits, its checksum matches.
+    static func checkFrame(_ bytes: UnsafeRawBufferPointer, at offset: Int) throws -> Frame {
         let left = bytes.count - offset
         guard left >= WALFormat.frameOverhead else {
             throw FormatError.truncated("record frame at byte \(offset) (\(left) of \(WALFormat.frameOverhead) header bytes)")
@@ -79,13 +96,19 @@ public enum LogSegmentReader {
             throw FormatError.truncated("record at byte \(offset) (body of \(length) bytes, \(left - WALFormat.frameOverhead) left)")
         }
         let bodyStart = offset + WALFormat.frameOverhead
-        let body = UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<bodyStart + length])
-        let computed = crc32(body, continuing: crc32(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])))
+        let body = bodyStart..<bodyStart + length
+        let computed = crc32(UnsafeRawBufferPointer(rebasing: bytes[body]),
+                             continuing: crc32(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 4])))
         guard stored == computed else { throw FormatError.checksumMismatch(stored: stored, computed: computed) }
+        return Frame(offset: offset, body: body)
+    }
+
+    /// The record in a checked frame, every field validated.
+    static func decode(_ bytes: UnsafeRawBufferPointer, _ frame: Frame) throws -> LogRecord {
         do {
-            return (try WALFormat.decodeBody(body), bodyStart + length)
+            return try WALFormat.decodeBody(UnsafeRawBufferPointer(rebasing: bytes[frame.body]))
         } catch let error as FormatError {
-            throw FormatError.invalid("record at byte \(offset): \(error)")
+            throw FormatError.invalid("record at byte \(frame.offset): \(error)")
         }
     }
 }

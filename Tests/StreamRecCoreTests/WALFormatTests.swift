@@ -45,6 +45,27 @@ final class WALFormatTests: XCTestCase {
         XCTAssertNil(WALFormat.firstSequence(ofFileName: "log-7.srl"))
     }
 
+    /// From a later sequence number, earlier records are counted and checksummed but neither decoded nor visited.
+    func testScanFromSkipsEarlierRecordsButStillChecksThem() throws {
+        let bytes = Self.segment(first: 40, Self.records)
+        var seen: [(UInt64, LogRecord)] = []
+        let result = try bytes.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { seen.append(($0, $1)) } }
+        XCTAssertNil(result.damage)
+        XCTAssertEqual(seen.map(\.0), [43, 44])
+        XCTAssertEqual(seen.map(\.1), Array(Self.records[3...]))
+        XCTAssertEqual(result.end, 45)
+        XCTAssertEqual(result.validLength, bytes.count)
+        XCTAssertEqual(result.eventCount, 50, "events of the decoded records only")
+
+        // A flipped byte inside a skipped record's body still ends the scan there.
+        var damaged = bytes
+        damaged[WALFormat.headerSize + WALFormat.frameOverhead + 2] ^= 0x40
+        let cut = try damaged.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited past damage") } }
+        XCTAssertEqual(cut.recordCount, 0)
+        XCTAssertEqual(cut.validLength, WALFormat.headerSize)
+        guard case .checksumMismatch = cut.damage else { return XCTFail("damage: \(String(describing: cut.damage))") }
+    }
+
     /// A numeric event costs 8 frame bytes + 5 + 22, as the format comment says.
     func testFrameLayout() {
         let frame = WALFormat.frame(.events([RatingEvent(user: .number(1), item: .number(2), rating: 3)]))

@@ -12,7 +12,7 @@ final class MetricsEndpointTests: XCTestCase {
         return server
     }
 
-    /// Counters on /metrics move with the traffic: applied, rejected by reason, queries by op, users and items.
+    /// Counters on /metrics move with the traffic (applied, rejected by reason, queries by op, users and items), and every metric family has a help text.
     func testCountersFollowTraffic() throws {
         let telemetry = Telemetry()
         let server = try serve(telemetry)
@@ -48,6 +48,17 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(metricValue(after, "streamrec_users"), Double(data.users.count))
         XCTAssertEqual(metricValue(after, "streamrec_items"), Double(data.items.count))
         XCTAssertGreaterThan(metricValue(after, "streamrec_model_bytes") ?? 0, 0)
+        // Every metric family says what it measures, once.
+        let families = Set(after.split(separator: "\n").compactMap { line -> String? in
+            line.hasPrefix("#") ? nil : line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init)
+        }.map { $0.replacingOccurrences(of: "_bucket", with: "").replacingOccurrences(of: "_count", with: "")
+                  .replacingOccurrences(of: "_sum", with: "") })
+        XCTAssertEqual(families.count, 14, "\(families.sorted())")
+        for family in families {
+            let help = after.split(separator: "\n").filter { $0.hasPrefix("# HELP \(family) ") }
+            XCTAssertEqual(help.count, 1, "HELP lines for \(family)")
+            XCTAssertGreaterThan(help.first?.count ?? 0, "# HELP \(family) ".count + 10, "\(family) has a help text")
+        }
 
         let snapshot = try XCTUnwrap(E2E.ask(client, E2E.op("snapshot")))
         let withSnapshot = try XCTUnwrap(scrape(server, until: [("streamrec_snapshot_bytes", snapshot["bytes"]?.double ?? -1)]))

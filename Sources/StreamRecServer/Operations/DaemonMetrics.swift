@@ -1,16 +1,19 @@
-import CoreMetrics
 import Prometheus
 import StreamRecCore
 
-/// The daemon's metrics, recorded through swift-metrics into the Prometheus
-/// registry of a `Telemetry`. Owned by the event loop: it reads the engine
-/// between loop turns, so counters come from the engine's own tallies and
-/// cannot drift from `stats`.
+/// The daemon's metrics, registered in the Prometheus registry of a
+/// `Telemetry`, each with the help text `/metrics` shows as `# HELP`. Owned
+/// by the event loop: it reads the engine between loop turns, so counters
+/// come from the engine's own tallies and cannot drift from `stats`.
+///
+/// Made with swift-prometheus directly rather than through swift-metrics'
+/// factory, which registers every metric with an empty help text: an
+/// operator scraping `/metrics` should read what each figure means.
 final class DaemonMetrics {
-    private let received, applied, replayed: CoreMetrics.Counter
-    private let rejected: [RejectReason: CoreMetrics.Counter]
-    private let users, items, modelBytes, snapshotBytes, snapshotSeconds, snapshotAge, snapshotFailing, ready: CoreMetrics.Gauge
-    private let queries: [String: (count: CoreMetrics.Counter, latency: CoreMetrics.Timer)]
+    private let received, applied, replayed: Counter
+    private let rejected: [RejectReason: Counter]
+    private let users, items, modelBytes, snapshotBytes, snapshotSeconds, snapshotAge, snapshotFailing, ready: Gauge
+    private let queries: [String: (count: Counter, latency: DurationHistogram)]
     private var seen = IngestCounters()
 
     /// Query latency buckets: the loop answers in microseconds to milliseconds.
@@ -19,29 +22,37 @@ final class DaemonMetrics {
     static let opLabels = Engine.ops + ["unknown", "invalid"]
 
     init(_ telemetry: Telemetry) {
-        var factory = PrometheusMetricsFactory(registry: telemetry.registry)
-        factory.durationHistogramBuckets["streamrec_query_duration_seconds"] = Self.latencyBuckets
-        func counter(_ name: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
-            CoreMetrics.Counter(label: name, dimensions: dimensions, factory: factory)
+        let registry = telemetry.registry
+        /// `streamrec_<metric>_<unit>` (no unit: `streamrec_<metric>`) with its help text.
+        func named(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "streamrec", metricName: metric, unitName: unit, helpText: help)
         }
-        func gauge(_ name: String) -> CoreMetrics.Gauge { CoreMetrics.Gauge(label: name, factory: factory) }
-        received = counter("streamrec_events_received_total")
-        applied = counter("streamrec_events_applied_total")
-        replayed = counter("streamrec_events_replayed_total")
+        func counter(_ metric: String, _ help: String, _ labels: [(String, String)] = []) -> Counter {
+            registry.makeCounter(descriptor: named(metric, "total", help), labels: labels)
+        }
+        func gauge(_ metric: String, _ unit: String, _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: named(metric, unit, help))
+        }
+        received = counter("events_received", "Rating events taken off the ingest socket, applied or rejected.")
+        applied = counter("events_applied", "Rating events learned.")
+        replayed = counter("events_replayed", "Events learned again from the reservoir while ingest was idle.")
         rejected = Dictionary(uniqueKeysWithValues: RejectReason.allCases.map {
-            ($0, counter("streamrec_events_rejected_total", [("reason", $0.rawValue)]))
+            ($0, counter("events_rejected", "Rating events dropped, by reason (a bad message is dropped whole).",
+                         [("reason", $0.rawValue)]))
         })
-        users = gauge("streamrec_users")
-        items = gauge("streamrec_items")
-        modelBytes = gauge("streamrec_model_bytes")
-        snapshotBytes = gauge("streamrec_snapshot_bytes")
-        snapshotSeconds = gauge("streamrec_snapshot_duration_seconds")
-        snapshotAge = gauge("streamrec_snapshot_age_seconds")
-        snapshotFailing = gauge("streamrec_snapshot_failing")
-        ready = gauge("streamrec_ready")
+        users = gauge("users", "", "Users the model has learned.")
+        items = gauge("items", "", "Items the model has learned.")
+        modelBytes = gauge("model", "bytes", "Bytes of learned parameters: embeddings, biases and optimizer state.")
+        snapshotBytes = gauge("snapshot", "bytes", "Size of the last snapshot written.")
+        snapshotSeconds = gauge("snapshot_duration", "seconds", "Time the last snapshot took to write.")
+        snapshotAge = gauge("snapshot_age", "seconds", "Seconds since the last snapshot was written.")
+        snapshotFailing = gauge("snapshot_failing", "", "1 while the last snapshot attempt failed, else 0.")
+        ready = gauge("ready", "", "1 while the daemon serves (snapshot restored, sockets bound), else 0.")
         queries = Dictionary(uniqueKeysWithValues: Self.opLabels.map { op in
-            (op, (counter("streamrec_queries_total", [("op", op)]),
-                  CoreMetrics.Timer(label: "streamrec_query_duration_seconds", dimensions: [("op", op)], factory: factory)))
+            (op, (counter("queries", "Queries answered, by op.", [("op", op)]),
+                  registry.makeDurationHistogram(
+                      descriptor: named("query_duration", "seconds", "Time spent answering a query, by op."),
+                      labels: [("op", op)], buckets: Self.latencyBuckets)))
         })
     }
 
@@ -55,22 +66,22 @@ final class DaemonMetrics {
             rejected[reason]?.increment(by: Int64(count - (seen.rejected[reason] ?? 0)))
         }
         seen = now
-        users.record(engine.model.users.count)
-        items.record(engine.model.items.count)
-        modelBytes.record(engine.model.parameterBytes)
-        snapshotFailing.record(engine.lastSnapshotError == nil ? 0 : 1)
-        ready.record(isReady ? 1 : 0)
+        users.set(Int64(engine.model.users.count))
+        items.set(Int64(engine.model.items.count))
+        modelBytes.set(Int64(engine.model.parameterBytes))
+        snapshotFailing.set(Int64(engine.lastSnapshotError == nil ? 0 : 1))
+        ready.set(Int64(isReady ? 1 : 0))
         guard let info = engine.lastSnapshot else { return }
-        snapshotAge.record(Double(Clock.unixMillis() &- info.createdAtMillis) / 1000)
-        snapshotBytes.record(info.bytes)
-        snapshotSeconds.record(info.milliseconds / 1000)
+        snapshotAge.set(Double(Clock.unixMillis() &- info.createdAtMillis) / 1000)
+        snapshotBytes.set(Int64(info.bytes))
+        snapshotSeconds.set(info.milliseconds / 1000)
     }
 
-    /// Counts one answered query and its time in the loop.
+    /// Counts one answered query and its time.
     func recordQuery(op: String, seconds: Double) {
         guard let metric = queries[op] ?? queries["unknown"] else { return }
         metric.count.increment()
-        metric.latency.recordNanoseconds(Int64(seconds * 1e9))
+        metric.latency.record(.nanoseconds(Int64(seconds * 1e9)))
     }
 }
 

@@ -12,10 +12,11 @@ struct Bench: ParsableCommand {
         abstract: "Load-test a running daemon and quote its figures as ratios to bare libzmq.",
         discussion: """
         Start a daemon first, e.g. `streamrecd --data-dir /tmp/bench --snapshot-interval 0 --replay-rate 0`. \
-        Each run measures the zmq-floor figures (thr, lat), then ingest rates (binary batches, JSON arrays, \
-        one JSON event per message) and query round trips (predict, top-10) idle and under concurrent \
-        binary ingest; medians over the runs are printed. `--rss` instead builds a model in-process \
-        (no daemon) and compares its resident memory to the size of its data.
+        Each run waits until the daemon has taken everything queued for it, measures the zmq-floor figures \
+        (thr, lat), then ingest rates (binary batches, JSON arrays, one JSON event per message) and query \
+        round trips (predict, top-10) idle and under concurrent binary ingest; medians over the runs are \
+        printed. `--rss` instead builds a model in-process (no daemon) and compares its resident memory to \
+        the size of its data.
         """
     )
 

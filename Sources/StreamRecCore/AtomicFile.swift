@@ -62,6 +62,12 @@ public enum AtomicFile {
     }
 
     /// Reads a whole file.
+    ///
+    /// Straight into an uninitialized array of the file's size. Zero-filling
+    /// it first and then copying the part read, as this did before, touched
+    /// every byte three times: restoring a 362 MB snapshot (1 M users) took
+    /// 1.96 s then and 1.80 s now (medians of five; the rest is mostly the
+    /// kernel clearing the model's fresh pages).
     public static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FileError("open", path) }
@@ -69,18 +75,21 @@ public enum AtomicFile {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileError("stat", path) }
         let size = Int(info.st_size)
-        var bytes = [UInt8](repeating: 0, count: size)
-        var offset = 0
-        while offset < size {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, size - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError("read", path)
+        var failure: FileError?
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            while initialized < size {
+                let n = Glibc.read(fd, buffer.baseAddress! + initialized, size - initialized)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileError("read", path)
+                    return
+                }
+                if n == 0 { return }  // the file shrank since fstat: what was read is the file
+                initialized += n
             }
-            if n == 0 { break }
-            offset += n
         }
-        return Array(bytes[0..<offset])
+        if let failure { throw failure }
+        return bytes
     }
 
     static func parentDirectory(of path: String) -> String {

@@ -45,10 +45,14 @@ public enum LogSegmentReader {
     /// header is unusable; record damage ends the scan and is reported in
     /// `damage`.
     ///
-    /// Records before `from` are checked (length and checksum, so damage is
-    /// found wherever it is) but not decoded. After a clean shutdown the
-    /// snapshot already holds every record of the last segment, and decoding
-    /// them only to skip them made a restart spend ~0.8 s on a 29 MB segment.
+    /// Records before `from` are checked but not decoded: length, checksum,
+    /// kind and a count the body can hold (`WALFormat.checkShape`), so a
+    /// torn or damaged record ends the scan there as it always did; only a
+    /// body with a correct checksum and a sound shape whose fields are
+    /// invalid goes unnoticed, and it is never applied. After a clean
+    /// shutdown the snapshot already holds every record of the last segment,
+    /// and decoding them only to skip them made a restart spend 681–713 ms
+    /// on a 27.7 MB segment (33–36 ms without).
     public static func scan(_ bytes: UnsafeRawBufferPointer, from: UInt64 = 0,
                             visit: (UInt64, LogRecord) -> Void = { _, _ in }) throws -> LogSegmentScan {
         let first = try header(bytes)
@@ -58,9 +62,11 @@ public enum LogSegmentReader {
             do {
                 let frame = try checkFrame(bytes, at: offset)
                 if result.end >= from {
-                    let record = try decode(bytes, frame)
+                    let record = try body(bytes, frame, WALFormat.decodeBody)
                     visit(result.end, record)
                     result.eventCount += record.eventCount
+                } else {
+                    try body(bytes, frame, WALFormat.checkShape)
                 }
                 result.recordCount += 1
                 offset = frame.next
@@ -103,10 +109,12 @@ public enum LogSegmentReader {
         return Frame(offset: offset, body: body)
     }
 
-    /// The record in a checked frame, every field validated.
-    static func decode(_ bytes: UnsafeRawBufferPointer, _ frame: Frame) throws -> LogRecord {
+    /// `read` over a checked frame's body; its error names the record's offset.
+    @discardableResult
+    static func body<T>(_ bytes: UnsafeRawBufferPointer, _ frame: Frame,
+                        _ read: (UnsafeRawBufferPointer) throws -> T) throws -> T {
         do {
-            return try WALFormat.decodeBody(UnsafeRawBufferPointer(rebasing: bytes[frame.body]))
+            return try read(UnsafeRawBufferPointer(rebasing: bytes[frame.body]))
         } catch let error as FormatError {
             throw FormatError.invalid("record at byte \(frame.offset): \(error)")
         }

@@ -142,15 +142,9 @@ public enum WALFormat {
     /// field: a body with a correct CRC can still be hostile.
     public static func decodeBody(_ body: UnsafeRawBufferPointer) throws -> LogRecord {
         var r = ByteReader(body)
-        let kind = try r.read(UInt8.self, "record kind")
-        let count = Int(try r.read(UInt32.self, "record count"))
+        let (kind, count) = try readShape(&r)
         let record: LogRecord
-        switch kind {
-        case kindEvents:
-            // An event takes at least 2 + 2 + 4 bytes (two empty text IDs would
-            // be 3 each, numbers 9): refuse counts the body cannot hold before
-            // reserving memory for them.
-            try r.require(count.multipliedReportingOverflow(by: 8).overflow ? -1 : count * 8, for: "\(count) events")
+        if kind == kindEvents {
             var events: [RatingEvent] = []
             events.reserveCapacity(count)
             for n in 0..<count {
@@ -161,14 +155,40 @@ public enum WALFormat {
                 events.append(RatingEvent(user: user, item: item, rating: rating))
             }
             record = .events(events)
-        case kindReplay:
-            guard count <= maxReplayCount else { throw FormatError.invalid("replay of \(count) steps (at most \(maxReplayCount))") }
+        } else {
             record = .replay(count: count)
-        default:
-            throw FormatError.invalid("unknown record kind \(kind)")
         }
         guard r.remaining == 0 else { throw FormatError.invalid("\(r.remaining) bytes after the record") }
         return record
+    }
+
+    /// The checks of `decodeBody` that need no decoding: a known kind, a
+    /// count the body can hold, and for a replay record nothing after it.
+    /// Recovery runs them on the records it skips (`LogSegmentReader.scan`).
+    public static func checkShape(_ body: UnsafeRawBufferPointer) throws {
+        var r = ByteReader(body)
+        let (kind, _) = try readShape(&r)
+        guard kind == kindEvents || r.remaining == 0 else {
+            throw FormatError.invalid("\(r.remaining) bytes after the record")
+        }
+    }
+
+    /// Reads a body's kind and count, refusing unknown kinds and counts it cannot hold.
+    private static func readShape(_ r: inout ByteReader) throws -> (kind: UInt8, count: Int) {
+        let kind = try r.read(UInt8.self, "record kind")
+        let count = Int(try r.read(UInt32.self, "record count"))
+        switch kind {
+        case kindEvents:
+            // An event takes at least 2 + 2 + 4 bytes (two empty text IDs would
+            // be 3 each, numbers 9): refuse counts the body cannot hold before
+            // reserving memory for them.
+            try r.require(count.multipliedReportingOverflow(by: 8).overflow ? -1 : count * 8, for: "\(count) events")
+        case kindReplay:
+            guard count <= maxReplayCount else { throw FormatError.invalid("replay of \(count) steps (at most \(maxReplayCount))") }
+        default:
+            throw FormatError.invalid("unknown record kind \(kind)")
+        }
+        return (kind, count)
     }
 
     private static func readID(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> ExternalID {

@@ -50,7 +50,8 @@ struct IngestRun {
     }
 
     /// Waits until the daemon has taken every message queued for it:
-    /// `events_received` unchanged over three polls 20 ms apart.
+    /// `events_received` unchanged over three polls 20 ms apart. Throws after
+    /// two minutes of movement (another producer is pushing to it).
     ///
     /// A producer that pushed flat out (`BackgroundIngest`) leaves up to a
     /// high-water mark of messages queued when it stops, seconds of learning
@@ -59,7 +60,11 @@ struct IngestRun {
     /// before they drain would compare a loaded machine with an idle one.
     func settle() throws {
         var last = try counters().received, unchanged = 0
+        let deadline = Clock.monotonic() + 120
         while unchanged < 3 {
+            guard Clock.monotonic() < deadline else {
+                throw DaemonError("the daemon is still receiving events after 120 s: is another producer pushing to \(pull)?")
+            }
             usleep(20_000)
             let now = try counters().received
             unchanged = now == last ? unchanged + 1 : 0

@@ -45,7 +45,7 @@ final class WALFormatTests: XCTestCase {
         XCTAssertNil(WALFormat.firstSequence(ofFileName: "log-7.srl"))
     }
 
-    /// From a later sequence number, earlier records are counted and checksummed but neither decoded nor visited.
+    /// From a later sequence number, earlier records are counted and checked (checksum, kind, count) but not visited.
     func testScanFromSkipsEarlierRecordsButStillChecksThem() throws {
         let bytes = Self.segment(first: 40, Self.records)
         var seen: [(UInt64, LogRecord)] = []
@@ -64,6 +64,17 @@ final class WALFormatTests: XCTestCase {
         XCTAssertEqual(cut.recordCount, 0)
         XCTAssertEqual(cut.validLength, WALFormat.headerSize)
         guard case .checksumMismatch = cut.damage else { return XCTFail("damage: \(String(describing: cut.damage))") }
+
+        // So does a skipped record whose checksum is right but whose kind is unknown.
+        let body: [UInt8] = [9, 0, 0, 0, 0], length: [UInt8] = [5, 0, 0, 0]
+        let crc = body.withUnsafeBytes { b in length.withUnsafeBytes { l in crc32(b, continuing: crc32(l)) } }
+        var hostile = WALFormat.header(first: 40) + length + withUnsafeBytes(of: crc.littleEndian, Array.init) + body
+        for record in Self.records { WALFormat.appendFrame(record, to: &hostile) }
+        let stopped = try hostile.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited past damage") } }
+        XCTAssertEqual(stopped.recordCount, 0)
+        guard case .invalid(let why) = stopped.damage, why.contains("unknown record kind 9") else {
+            return XCTFail("damage: \(String(describing: stopped.damage))")
+        }
     }
 
     /// A numeric event costs 8 frame bytes + 5 + 22, as the format comment says.
@@ -193,6 +204,7 @@ final class WALFormatTests: XCTestCase {
         XCTAssertEqual(report.nextSequence, UInt64(log.count))
         XCTAssertEqual(report.recordsApplied, log.count - 20)
         XCTAssertEqual(report.bytesTruncated, 10)
+        XCTAssertEqual(report.recordsSkipped, 8, "the second segment's records the snapshot has")
         XCTAssertNil(report.gapAt)
         XCTAssertEqual(try AtomicFile.read(secondPath).count, second.count - 10, "torn tail truncated on disk")
     }

@@ -2,9 +2,10 @@ import Prometheus
 import StreamRecCore
 
 /// The daemon's metrics, registered in the Prometheus registry of a
-/// `Telemetry`, each with the help text `/metrics` shows as `# HELP`. Owned
-/// by the event loop: it reads the engine between loop turns, so counters
-/// come from the engine's own tallies and cannot drift from `stats`.
+/// `Telemetry`, each with the help text `/metrics` shows as `# HELP`. The
+/// event loop updates the figures from the engine between loop turns, so
+/// counters come from the engine's own tallies and cannot drift from
+/// `stats`; `recordQuery` is called by whichever thread answered.
 ///
 /// Made with swift-prometheus directly rather than through swift-metrics'
 /// factory, which registers every metric with an empty help text: an

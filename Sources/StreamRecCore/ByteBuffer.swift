@@ -35,8 +35,8 @@ public struct ByteWriter {
 ///
 /// Each read names what it reads for the error message, as an autoclosure:
 /// the names are built only when a read fails. Built eagerly ("user of
-/// event #812"), they cost several String interpolations per event, and
-/// write-ahead-log replay spent about a third of its time on them.
+/// event #812"), they cost several String interpolations per event:
+/// replaying a 1.26 M-event log took 1.70–1.82 s with them, 1.00–1.03 s without.
 public struct ByteReader {
     public let bytes: UnsafeRawBufferPointer
     public private(set) var offset: Int = 0

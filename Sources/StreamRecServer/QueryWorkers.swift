@@ -45,19 +45,17 @@ final class QueryWorkers: @unchecked Sendable {
             let forward = try Socket(context, .req)
             try forward.connect(Self.loopEndpoint)
             finished.enter()
-            Thread { [self] in
+            NamedThread.start("sr-query-\(n)") { [self] in
                 defer { finished.leave() }
-                ThreadName.set("sr-query-\(n)")
                 serve(rep: rep, forward: forward) { answer($0, .worker) }
-            }.start()
+            }
         }
         let front = QueryFront(frontend: frontend, backend: backend, control: control) { answer($0, .front) }
         finished.enter()
-        Thread { [finished] in
+        NamedThread.start("sr-front") { [finished] in
             defer { finished.leave() }
-            ThreadName.set("sr-front")
             front.run()
-        }.start()
+        }
     }
 
     /// One worker: answer or forward each request until told to stop.

@@ -84,8 +84,10 @@ struct Bench: ParsableCommand {
                             .append(Double(h.valueAtPercentile(p)) / 1000)
                     }
                 }
-                load?.finish()
-                try ingest.settle()
+                if let load {
+                    load.finish()
+                    try ingest.settle()
+                }
             }
             print("run \(run)/\(runs) done")
         }

@@ -48,14 +48,12 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(metricValue(after, "streamrec_users"), Double(data.users.count))
         XCTAssertEqual(metricValue(after, "streamrec_items"), Double(data.items.count))
         XCTAssertGreaterThan(metricValue(after, "streamrec_model_bytes") ?? 0, 0)
-        // Every metric family says what it measures, once.
-        let families = Set(after.split(separator: "\n").compactMap { line -> String? in
-            line.hasPrefix("#") ? nil : line.split(whereSeparator: { $0 == "{" || $0 == " " }).first.map(String.init)
-        }.map { $0.replacingOccurrences(of: "_bucket", with: "").replacingOccurrences(of: "_count", with: "")
-                  .replacingOccurrences(of: "_sum", with: "") })
-        XCTAssertEqual(families.count, 14, "\(families.sorted())")
+        // Every metric family (one `# TYPE` line each) says what it measures, once.
+        let lines = after.split(separator: "\n")
+        let families = lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        XCTAssertEqual(Set(families).count, 14, "\(families.sorted())")
         for family in families {
-            let help = after.split(separator: "\n").filter { $0.hasPrefix("# HELP \(family) ") }
+            let help = lines.filter { $0.hasPrefix("# HELP \(family) ") }
             XCTAssertEqual(help.count, 1, "HELP lines for \(family)")
             XCTAssertGreaterThan(help.first?.count ?? 0, "# HELP \(family) ".count + 10, "\(family) has a help text")
         }

@@ -24,7 +24,7 @@ static inline int sr_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRES
 
 /// Names the calling thread (prctl PR_SET_NAME, which Swift cannot call: it is
 /// variadic, and Swift's Glibc module leaves out pthread_setname_np). The
-/// kernel keeps the first 15 bytes. Returns 0 on success. See ThreadName.swift.
+/// kernel keeps the first 15 bytes. Returns 0 on success. See NamedThread.swift.
 static inline int sr_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0UL, 0UL, 0UL); }
 
 /// Asks the CPU to fetch the cache line holding `address` for writing, without

@@ -23,8 +23,7 @@ final class ZAPHandler: @unchecked Sendable {
         try socket.bind(Self.endpoint)
         let box = UncheckedSocket(socket)
         let state = self.state
-        Thread {
-            ThreadName.set("sr-zap")
+        NamedThread.start("sr-zap") {
             var refusals = RateLimiter<String>(interval: 1)
             while !state.stop.load(ordering: .relaxed) {
                 do {
@@ -39,7 +38,7 @@ final class ZAPHandler: @unchecked Sendable {
                 }
             }
             state.finished.signal()
-        }.start()
+        }
     }
 
     /// The reply frames to one request and, for a refusal, its domain and a line for the log.

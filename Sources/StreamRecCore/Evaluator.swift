@@ -49,9 +49,7 @@ public struct Evaluator {
 
     /// Test-then-train on one event: score the prediction (and, for every
     /// k-th positive, whether the item is in the user's top-N), then learn it.
-    /// Given the next two events, their rows and ID slots are fetched
-    /// meanwhile (as `Model.observe(_:)` over a batch does).
-    public mutating func prequential(_ event: RatingEvent, upcoming: RatingEvent? = nil, later: RatingEvent? = nil) {
+    public mutating func prequential(_ event: RatingEvent) {
         if hitRate.every > 0, event.rating >= hitRate.positiveThreshold {
             totals.positives += 1
             if totals.positives % hitRate.every == 0 {
@@ -60,10 +58,32 @@ public struct Evaluator {
                 if list.contains(where: { $0.item == event.item }) { totals.hits += 1 }
             }
         }
-        if let later { model.prefetchIDs(user: later.user, item: later.item) }
-        if let upcoming { model.prefetch(user: upcoming.user, item: upcoming.item) }
         let prior = model.observe(event)
         totals.addError(prior, event.rating)
+    }
+
+    /// Prequential evaluation of a whole stream, in order; `after(n, totals)`
+    /// runs once `n` events are done (for learning curves).
+    ///
+    /// With HR off nothing reads the neighbour head mid-stream, so it is
+    /// counted on a second thread (`NeighbourPipeline`); the model ends the
+    /// same either way.
+    public mutating func prequential(stream events: [RatingEvent], after: (Int, Totals) -> Void = { _, _ in }) {
+        model.reserveCapacity(events: events.count)
+        let pipeline = hitRate.every == 0 ? detachNeighbourHead() : nil
+        // The next two events' rows and ID slots are fetched meanwhile (as
+        // `Model.observe(_:)` over a batch does), read in place: copying
+        // events into optionals for that cost 8 % of this loop (perf).
+        events.withUnsafeBufferPointer { events in
+            for n in events.indices {
+                if n + 2 < events.endIndex { model.prefetchIDs(user: events[n + 2].user, item: events[n + 2].item) }
+                if n + 1 < events.endIndex { model.prefetch(user: events[n + 1].user, item: events[n + 1].item) }
+                prequential(events[n])
+                if let pipeline { handOver(to: pipeline, atLeast: NeighbourPipeline.batchSize) }
+                after(n + 1, totals)
+            }
+        }
+        if let pipeline { attach(pipeline) }
     }
 
     /// Holdout scoring: the prediction's error, without learning.
@@ -71,9 +91,36 @@ public struct Evaluator {
         totals.addError(model.predict(user: event.user, item: event.item).score, event.rating)
     }
 
-    /// Learning only, nothing scored (the train half of holdout).
+    /// Learning only, nothing scored (the train half of holdout), with the
+    /// neighbour head counted on a second thread.
     public mutating func learn(_ events: [RatingEvent]) {
-        model.observe(events[...])
+        model.reserveCapacity(events: events.count)
+        let pipeline = detachNeighbourHead()
+        var start = events.startIndex
+        while start < events.endIndex {
+            let end = min(start + NeighbourPipeline.batchSize, events.endIndex)
+            model.observe(events[start..<end])
+            if let pipeline { handOver(to: pipeline, atLeast: 1) }
+            start = end
+        }
+        if let pipeline { attach(pipeline) }
+    }
+
+    /// A pipeline counting the model's neighbour head, which is detached
+    /// for it; nil when the model has no head.
+    private mutating func detachNeighbourHead() -> NeighbourPipeline? {
+        model.hasNeighbourHead ? NeighbourPipeline(model.detachNeighbourHead()) : nil
+    }
+
+    /// Sends the ratings queued for the detached head once there are `least`.
+    private mutating func handOver(to pipeline: NeighbourPipeline, atLeast least: Int) {
+        if model.detachedNeighbourRatings?.count ?? 0 >= least { pipeline.send(model.takeDetachedNeighbourRatings()) }
+    }
+
+    /// Sends what is left, waits for the pipeline and puts its head back.
+    private mutating func attach(_ pipeline: NeighbourPipeline) {
+        pipeline.send(model.takeDetachedNeighbourRatings())
+        model.attach(pipeline.finish())
     }
 
     /// Starts a new tally (e.g. between training and testing).

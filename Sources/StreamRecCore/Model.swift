@@ -37,13 +37,12 @@ public struct Model: Sendable, Equatable {
     /// does not count twice towards popularity, and `top` leaves out what a
     /// user rated by asking it (only for items good enough to make the list).
     public internal(set) var ratedPairs = PairSet()
-    /// The item-neighbour head: per user the items they liked (whose first
-    /// rating was at or above the positive threshold; re-ratings do not
-    /// change it), and per item the items most often liked by the same
-    /// users. `top` blends it with the embedding score. Both empty when the
-    /// head is off (neighbour slots 0).
-    public internal(set) var liked = LikedHistory()
-    public internal(set) var neighbours: NeighbourTable
+    /// The item-neighbour head, which `top` blends with the embedding
+    /// score. Empty when the head is off (neighbour slots 0).
+    public internal(set) var neighbourHead: NeighbourHead
+    /// The neighbour head's share of each event since `detachNeighbourHead`,
+    /// oldest first; nil while the head is attached (counted in line).
+    public internal(set) var detachedNeighbourRatings: [NeighbourRating]? = nil
     /// The ranking head, trained only by pairwise steps and used only by
     /// `top`: user rows r_u, item rows s_i and item biases c_i. Kept apart
     /// from the rating head because pairwise steps on shared parameters cost
@@ -77,7 +76,7 @@ public struct Model: Sendable, Equatable {
         userRankFactors = FactorTable(dimension: settings.factors)
         itemRankFactors = FactorTable(dimension: settings.factors)
         scannedHalves = HalfRows(stride: itemFactors.stride)
-        neighbours = NeighbourTable(limit: settings.neighbourSlots, exponent: settings.neighbourExponent)
+        neighbourHead = NeighbourHead(settings: settings)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
     }
@@ -95,6 +94,9 @@ public struct Model: Sendable, Equatable {
 
     /// True when the item-neighbour head is on.
     public var hasNeighbourHead: Bool { settings.neighbourSlots > 0 }
+
+    /// True when `observe` counts into `neighbourHead` itself.
+    var countsNeighboursInLine: Bool { hasNeighbourHead && detachedNeighbourRatings == nil }
 
     // MARK: Learning
 
@@ -115,10 +117,7 @@ public struct Model: Sendable, Equatable {
         // slot, the user's newest likes and the item's neighbour table would
         // otherwise be three cache misses in a row after them.
         ratedPairs.prefetch(pair)
-        if hasNeighbourHead {
-            liked.prefetchNewest(u)
-            neighbours.prefetchRow(i)
-        }
+        if countsNeighboursInLine { neighbourHead.prefetch(user: u, item: i) }
         record(rating: rating, user: u, item: i)
         train(user: u, item: i, rating: rating)
         countRating(pair, rating: rating)
@@ -143,10 +142,7 @@ public struct Model: Sendable, Equatable {
             itemRankFactors.prefetchRow(i)
         }
         ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i)))
-        if hasNeighbourHead {
-            liked.prefetchNewest(u)
-            neighbours.prefetchRow(i)
-        }
+        if countsNeighboursInLine { neighbourHead.prefetch(user: u, item: i) }
     }
 
     /// Starts fetching where `prefetch(user:item:)` looks the IDs up: one
@@ -178,17 +174,61 @@ public struct Model: Sendable, Equatable {
         eventsApplied += 1
     }
 
-    /// Counts a rating of a pair not rated before: popularity and, for a
-    /// like, the neighbours. After the steps, which do not read these (a
-    /// negative is never the rated item itself).
+    /// Counts a rating of a pair not rated before: popularity and the
+    /// neighbour head's share (in line, or queued while it is detached).
+    /// After the steps, which do not read these (a negative is never the
+    /// rated item itself). Only a pair's first rating counts, so a re-rating
+    /// never counts a co-like twice.
     private mutating func countRating(_ pair: UInt64, rating: Float) {
         guard ratedPairs.insert(pair).inserted else { return }
         let u = Int32(truncatingIfNeeded: pair >> 32), i = Int32(truncatingIfNeeded: pair)
         popularity[Int(i)] += 1
-        if hasNeighbourHead {
-            neighbours.setPopularity(popularity[Int(i)], of: i)
-            if rating >= settings.positiveThreshold { countLike(user: u, item: i) }
+        guard hasNeighbourHead else { return }
+        let counted = NeighbourRating(user: u, item: i, popularity: popularity[Int(i)],
+                                      isLike: rating >= settings.positiveThreshold)
+        if detachedNeighbourRatings != nil {
+            detachedNeighbourRatings!.append(counted)
+        } else {
+            neighbourHead.count(counted)
         }
+    }
+
+    /// Takes the neighbour head out of the model: from now on `observe`
+    /// appends the head's share of each event to `detachedNeighbourRatings`
+    /// instead of counting it, and the caller counts those into the head
+    /// (`NeighbourHead.count`, in order) until `attach` puts it back.
+    /// Meanwhile `top` must not be asked: the model has no head to blend.
+    public mutating func detachNeighbourHead() -> NeighbourHead {
+        precondition(detachedNeighbourRatings == nil, "the neighbour head is already detached")
+        let head = neighbourHead
+        neighbourHead = NeighbourHead(settings: settings)
+        detachedNeighbourRatings = []
+        return head
+    }
+
+    /// The ratings queued for the detached head since the last call, oldest
+    /// first. The queue starts again with the same capacity, so a caller
+    /// taking batches of one size does not regrow it each time.
+    public mutating func takeDetachedNeighbourRatings() -> [NeighbourRating] {
+        guard let ratings = detachedNeighbourRatings else { return [] }
+        detachedNeighbourRatings = []
+        detachedNeighbourRatings!.reserveCapacity(ratings.count)
+        return ratings
+    }
+
+    /// Makes room for `events` more events of pairs not rated before, so
+    /// the pair set does not rehash on the way (a caller that knows its
+    /// stream, such as `Evaluator`).
+    public mutating func reserveCapacity(events: Int) {
+        ratedPairs.reserveCapacity(ratedPairs.count + events)
+    }
+
+    /// Puts back a head taken by `detachNeighbourHead`, once every queued
+    /// rating has been counted into it.
+    public mutating func attach(_ head: NeighbourHead) {
+        precondition(detachedNeighbourRatings?.isEmpty == true, "attach needs a detached head with every rating counted")
+        neighbourHead = head
+        detachedNeighbourRatings = nil
     }
 
     /// The learning steps for one event on known rows.
@@ -292,15 +332,6 @@ public struct Model: Sendable, Equatable {
         }
     }
 
-    /// Counts item `i` as co-liked with each of the user's recent likes (both
-    /// ways), then records the like. Only a pair's first rating counts, so a
-    /// re-rating never counts a co-like twice.
-    private mutating func countLike(user u: Int32, item i: Int32) {
-        neighbours.countCoLikes(of: i, with: liked.recent(u, limit: settings.neighbourHistory),
-                                most: settings.neighbourHistory)
-        liked.append(user: u, item: i)
-    }
-
     /// An item the user has not rated, other than `positive`; nil after a few
     /// unlucky draws (a user who rated nearly everything). `drawn` is a first
     /// candidate already drawn.
@@ -329,7 +360,6 @@ public struct Model: Sendable, Equatable {
         userBiasSteps.append(0)
         userRowPower.append(0)
         if hasRankingHead { userRankFactors.appendRow(scale: initScale, using: &rng) }
-        if hasNeighbourHead { liked.appendUser() }
         return index
     }
 
@@ -344,7 +374,6 @@ public struct Model: Sendable, Equatable {
             itemRankBias.append(0)
         }
         mirrorScannedRow(Int(index))
-        if hasNeighbourHead { neighbours.appendRow() }
         popularity.append(0)
         return index
     }

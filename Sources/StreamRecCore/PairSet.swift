@@ -64,6 +64,12 @@ public struct PairSet: Sendable, Equatable {
         return (inserted, count)
     }
 
+    /// Makes room for `count` pairs in all, so that inserting up to that
+    /// many never rehashes.
+    public mutating func reserveCapacity(_ count: Int) {
+        while count * 4 > slots.count * 3 { grow() }
+    }
+
     /// Every pair, in table order (which depends only on the order of inserts).
     public var elements: LazyFilterSequence<[UInt64]> { slots.lazy.filter { $0 != Self.empty } }
 

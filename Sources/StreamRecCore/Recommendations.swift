@@ -33,7 +33,7 @@ extension Model {
         case .user(let id):
             guard let u = users.index(of: id) else { vector = nil; break }
             if query.excludeSeen { seenBy = u }
-            if hasNeighbourHead { likes = Array(liked.recent(u, limit: settings.neighbourHistory)) }
+            if hasNeighbourHead { likes = Array(neighbourHead.liked.recent(u, limit: settings.neighbourHistory)) }
             vector = storedVector(Int(u))
         case .anonymous(let given):
             let known = given.compactMap { g in items.index(of: g.item).map { (item: $0, rating: g.rating ?? maxRatingSeen) } }
@@ -69,9 +69,9 @@ extension Model {
         guard hasNeighbourHead, !likes.isEmpty else { return bias }
         let scale = settings.neighbourWeight / Float(likes.count)
         var combined = bias  // one copy per query; only the neighbours' entries change
-        neighbours.damping.withUnsafeBufferPointer { damping in
+        neighbourHead.neighbours.damping.withUnsafeBufferPointer { damping in
             for k in likes {
-                neighbours.rows[Int(k)].forEach { j, c in combined[Int(j)] += scale * Float(c) * damping[Int(j)] }
+                neighbourHead.neighbours.rows[Int(k)].forEach { j, c in combined[Int(j)] += scale * Float(c) * damping[Int(j)] }
             }
         }
         return combined

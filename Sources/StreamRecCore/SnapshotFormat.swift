@@ -66,8 +66,8 @@ public enum SnapshotFormat {
     public static func encode(_ model: Model, createdAtMillis: UInt64, logPosition: UInt64 = 0) -> [UInt8] {
         let k = model.settings.factors
         let estimate = headerSize + 64 + (model.users.count + model.items.count) * (k * 4 + 16)
-            + model.ratedPairs.count * 8 + model.liked.count * 8 + model.users.count * 4
-            + model.neighbours.rows.reduce(0) { $0 + 4 + $1.count * 8 }
+            + model.ratedPairs.count * 8 + model.neighbourHead.liked.count * 8 + model.users.count * 4
+            + model.neighbourHead.neighbours.rows.reduce(0) { $0 + 4 + $1.count * 8 }
         var w = ByteWriter(capacity: estimate)
         w.append(raw: magic.withUnsafeBytes { $0 })
         w.append(version)
@@ -129,16 +129,16 @@ public enum SnapshotFormat {
         w.append(UInt64(model.ratedPairs.count))
         w.append(contentsOf: model.ratedPairs.elements.sorted())
         if model.hasNeighbourHead {
-            appendLikes(model.liked, to: &w)
-            for row in model.neighbours.rows {
+            appendLikes(model.neighbourHead.liked, to: &w)
+            for row in model.neighbourHead.neighbours.rows {
                 w.append(UInt32(row.count))
                 var held: [(key: Int32, count: UInt32)] = []
                 row.forEach { held.append(($0, $1)) }
                 for (key, c) in held.sorted(by: { $0.key < $1.key }) { w.append(key); w.append(c) }
             }
-            w.append(UInt64(model.neighbours.doorkeeper.recorded))
-            w.append(UInt32(model.neighbours.doorkeeper.words.count))
-            w.append(contentsOf: model.neighbours.doorkeeper.words)
+            w.append(UInt64(model.neighbourHead.neighbours.doorkeeper.recorded))
+            w.append(UInt32(model.neighbourHead.neighbours.doorkeeper.words.count))
+            w.append(contentsOf: model.neighbourHead.neighbours.doorkeeper.words)
         }
         w.append(UInt32(model.reservoir.events.count))
         w.append(UInt32(model.reservoir.next))
@@ -254,12 +254,12 @@ public enum SnapshotFormat {
         } else {
             try readRatedLists(&r, into: &model)
             if model.hasNeighbourHead {
-                for _ in 0..<users { model.liked.appendUser() }
-                for _ in 0..<items { model.neighbours.appendRow() }
+                for _ in 0..<users { model.neighbourHead.liked.appendUser() }
+                for _ in 0..<items { model.neighbourHead.neighbours.appendRow() }
             }
         }
         if model.hasNeighbourHead {
-            for (i, count) in model.popularity.enumerated() { model.neighbours.setPopularity(count, of: Int32(i)) }
+            for (i, count) in model.popularity.enumerated() { model.neighbourHead.neighbours.setPopularity(count, of: Int32(i)) }
         }
         let held = Int(try r.read(UInt32.self, "reservoir count"))
         let next = Int(try r.read(UInt32.self, "reservoir next slot"))
@@ -340,8 +340,8 @@ public enum SnapshotFormat {
     /// The likes and the neighbour slots, range-checked.
     private static func readNeighbourHead(_ r: inout ByteReader, into model: inout Model) throws {
         let items = Int32(model.items.count)
-        model.liked = try readLikes(&r, users: model.users.count, items: model.items.count)
-        let count = model.liked.count
+        model.neighbourHead.liked = try readLikes(&r, users: model.users.count, items: model.items.count)
+        let count = model.neighbourHead.liked.count
         for item in 0..<model.items.count {
             let held = Int(try r.read(UInt32.self, "neighbour count of item \(item)"))
             guard held <= model.settings.neighbourSlots else {
@@ -356,8 +356,8 @@ public enum SnapshotFormat {
                 }
                 row.place(key, c)
             }
-            model.neighbours.rows.append(row)
-            model.neighbours.damping.append(1)  // set from popularity once all is read
+            model.neighbourHead.neighbours.rows.append(row)
+            model.neighbourHead.neighbours.damping.append(1)  // set from popularity once all is read
         }
         let recorded = try r.read(UInt64.self, "doorkeeper pairs recorded")
         let words = Int(try r.read(UInt32.self, "doorkeeper size"))
@@ -365,8 +365,8 @@ public enum SnapshotFormat {
         guard sized, recorded <= UInt64(words * 4) else {
             throw FormatError.invalid("doorkeeper of \(words) words with \(recorded) pairs recorded for \(model.items.count) items (words must be a power of two ≥ 128, or 0 with no items; pairs ≤ 4 per word)")
         }
-        model.neighbours.doorkeeper.words = try r.readArray(UInt64.self, count: words, "doorkeeper")
-        model.neighbours.doorkeeper.recorded = Int(recorded)
+        model.neighbourHead.neighbours.doorkeeper.words = try r.readArray(UInt64.self, count: words, "doorkeeper")
+        model.neighbourHead.neighbours.doorkeeper.recorded = Int(recorded)
     }
 
     private static func readCase<T: CaseIterable>(_ r: inout ByteReader, _ what: @autoclosure () -> String) throws -> T where T.AllCases == [T] {

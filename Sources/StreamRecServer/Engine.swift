@@ -287,7 +287,7 @@ public struct Engine {
             ("users", .number(model.users.count)),
             ("items", .number(model.items.count)),
             ("rated_pairs", .number(model.ratedPairs.count)),
-            ("likes", .number(model.liked.count)),
+            ("likes", .number(model.neighbourHead.liked.count)),
             ("events_received", .number(counters.received)),
             ("events_applied", .number(counters.applied)),
             ("events_rejected", .object(rejected)),

@@ -60,10 +60,8 @@ struct Evaluate: ParsableCommand {
             // Read once: an @Option getter costs a generic-metadata lookup per call.
             let tracing = curve != nil || plot != nil
             let start = Clock.monotonic()
-            for (n, event) in events.enumerated() {
-                evaluator.prequential(event, upcoming: n + 1 < events.count ? events[n + 1] : nil,
-                                      later: n + 2 < events.count ? events[n + 2] : nil)
-                if tracing, (n + 1) % stride == 0 { points.append((n + 1, evaluator.totals)) }
+            evaluator.prequential(stream: events) { n, totals in
+                if tracing, n % stride == 0 { points.append((n, totals)) }
             }
             let seconds = Clock.monotonic() - start
             report(mode: "prequential", file: stream, totals: evaluator.totals, learned: events.count, seconds: seconds)

@@ -49,8 +49,8 @@ struct Inspect: ParsableCommand {
             print("model_events: \(model.eventsApplied)")
             print("rated_pairs: \(model.ratedPairs.count)")
             if model.hasNeighbourHead {
-                print("likes: \(model.liked.count)")
-                print("neighbour_pairs: \(model.neighbours.rows.reduce(0) { $0 + $1.count })")
+                print("likes: \(model.neighbourHead.liked.count)")
+                print("neighbour_pairs: \(model.neighbourHead.neighbours.rows.reduce(0) { $0 + $1.count })")
             }
             print("reservoir_events: \(model.reservoir.events.count)")
             print("settings: \(model.settings)")

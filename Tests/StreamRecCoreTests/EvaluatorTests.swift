@@ -41,4 +41,34 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(evaluator.totals.hits, 1)
         XCTAssertEqual(evaluator.totals.hitRate, 0.5)
     }
+
+    /// With HR off the neighbour head is counted on a second thread, and the model ends the same as learning event by event, across several hand-offs.
+    func testPipelinedStreamLearnsTheSameModel() {
+        var rng = SplitMix64(seed: 3)
+        let events: [RatingEvent] = (0..<(2 * NeighbourPipeline.batchSize + 123)).map { _ in
+            RatingEvent(user: .number(rng.next() % 300), item: .number(rng.next() % 80), rating: Float(rng.next() % 10 + 1))
+        }
+        var hr = Evaluator.HitRateSettings()
+        hr.every = 0
+        var pipelined = Evaluator(model: Model(), hitRate: hr)
+        var seen: [Int] = []
+        pipelined.prequential(stream: events) { n, totals in
+            if n % 1000 == 0 { seen.append(totals.events) }
+        }
+        var reference = Evaluator(model: Model(), hitRate: hr)
+        for event in events { reference.prequential(event) }
+
+        XCTAssertEqual(seen, [1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000])
+        XCTAssertNil(pipelined.model.detachedNeighbourRatings, "the head is back in the model")
+        XCTAssertGreaterThan(pipelined.model.neighbourHead.liked.count, 1000)
+        XCTAssertEqual(pipelined.model.neighbourHead, reference.model.neighbourHead)
+        XCTAssertEqual(pipelined.model, reference.model)
+        XCTAssertEqual(pipelined.totals.squaredError, reference.totals.squaredError)
+
+        var learned = Evaluator(model: Model())
+        learned.learn(events)
+        var inLine = Model()
+        inLine.observe(events[...])
+        XCTAssertEqual(learned.model, inLine, "holdout training counts the head on a second thread too")
+    }
 }

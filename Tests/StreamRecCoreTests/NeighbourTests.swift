@@ -43,16 +43,16 @@ final class NeighbourTests: XCTestCase {
             model.observe(user: .number(user), item: .number(20), rating: 9)
             model.observe(user: .number(user), item: .number(20), rating: 10)  // a re-rating
             model.observe(user: .number(user), item: .number(30), rating: 2)   // not a like
-            if user == 1 { XCTAssertEqual(model.neighbours.rows.map(\.count), [0, 0, 0], "one co-like is only remembered") }
+            if user == 1 { XCTAssertEqual(model.neighbourHead.neighbours.rows.map(\.count), [0, 0, 0], "one co-like is only remembered") }
         }
         let (a, b, c) = try (XCTUnwrap(model.items.index(of: .number(10))), XCTUnwrap(model.items.index(of: .number(20))),
                              XCTUnwrap(model.items.index(of: .number(30))))
-        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: b), 2)
-        XCTAssertEqual(model.neighbours.rows[Int(b)].count(of: a), 2)
-        XCTAssertEqual(model.neighbours.rows[Int(c)].count, 0)
+        XCTAssertEqual(model.neighbourHead.neighbours.rows[Int(a)].count(of: b), 2)
+        XCTAssertEqual(model.neighbourHead.neighbours.rows[Int(b)].count(of: a), 2)
+        XCTAssertEqual(model.neighbourHead.neighbours.rows[Int(c)].count, 0)
         model.observe(user: .number(3), item: .number(20), rating: 8)
         model.observe(user: .number(3), item: .number(10), rating: 8)
-        XCTAssertEqual(model.neighbours.rows[Int(a)].count(of: b), 3, "held pairs count every co-like")
+        XCTAssertEqual(model.neighbourHead.neighbours.rows[Int(a)].count(of: b), 3, "held pairs count every co-like")
     }
 
     /// The doorkeeper never forgets a pair before it clears, rarely claims an unseen one, and clears after a sixteenth of its bits were set.

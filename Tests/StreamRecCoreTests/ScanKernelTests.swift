@@ -153,7 +153,7 @@ final class ScanKernelTests: XCTestCase {
             let user = ExternalID.number(UInt64(u * 7))
             guard let row = model.users.index(of: user) else { continue }
             let vector = model.storedVector(Int(row))
-            let bias = model.neighbourBias(Array(model.liked.recent(row, limit: settings.neighbourHistory)), over: model.itemRankBias)
+            let bias = model.neighbourBias(Array(model.neighbourHead.liked.recent(row, limit: settings.neighbourHistory)), over: model.itemRankBias)
             let expected = reference(n: 10, vector: vector, table: model.itemRankFactors, bias: bias,
                                      rows: items, candidates: nil, excluded: [])
             let got = model.top(user: user, n: 10, excludeSeen: false)

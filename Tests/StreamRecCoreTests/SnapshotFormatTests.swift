@@ -197,10 +197,10 @@ final class SnapshotFormatTests: XCTestCase {
     func testImpossibleNeighbourCountIsInvalid() throws {
         var model = Self.sampleModel()
         XCTAssertTrue(model.hasNeighbourHead)
-        var row = model.neighbours.rows[0]
+        var row = model.neighbourHead.neighbours.rows[0]
         let absent = try XCTUnwrap((0..<Int32(model.items.count)).first { row.count(of: $0) == 0 })
         row.place(absent, .max)
-        model.neighbours.rows[0] = row
+        model.neighbourHead.neighbours.rows[0] = row
         assertFormatError(SnapshotFormat.encode(model, createdAtMillis: 0),
                           { if case .invalid(let why) = $0 { return why.contains("neighbour row") } else { return false } },
                           "count 2^32 - 1 with a handful of likes")
@@ -315,7 +315,7 @@ final class SnapshotFormatTests: XCTestCase {
             XCTAssertEqual(decoded.popularity, model.popularity)
             XCTAssertEqual(decoded.userFactors, model.userFactors)
             XCTAssertEqual(decoded.reservoir, model.reservoir)
-            XCTAssertEqual(decoded.neighbours.rows.count, model.items.count)
+            XCTAssertEqual(decoded.neighbourHead.neighbours.rows.count, model.items.count)
             var off = ModelSettings()
             off.neighbourSlots = 0
             let withoutHead = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0, upgrade: off) }.model
@@ -326,7 +326,7 @@ final class SnapshotFormatTests: XCTestCase {
                 decoded.observe(user: .text(user), item: .number(2), rating: 10)
             }
             let (one, two) = (decoded.items.index(of: .number(1))!, decoded.items.index(of: .number(2))!)
-            XCTAssertEqual(decoded.neighbours.rows[Int(one)].count(of: two), 2, "the head learns after an upgrade")
+            XCTAssertEqual(decoded.neighbourHead.neighbours.rows[Int(one)].count(of: two), 2, "the head learns after an upgrade")
         }
     }
 }

@@ -110,8 +110,10 @@ extension Model {
                         return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy, score: exact)
                     }
                     let shortlist = halves.bits.withUnsafeBufferPointer { halfRows in
-                        halfScan(n: Self.shortlistSize(n), p: p, base: base, halfRows: halfRows.baseAddress!, stride: stride,
-                                 bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel)
+                        unseenShortlist(n: Self.shortlistSize(n), seenBy: seenBy) { n, seenBy in
+                            halfScan(n: n, p: p, base: base, halfRows: halfRows.baseAddress!, stride: stride,
+                                     bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel)
+                        }
                     }
                     // In row order, so that ties go to the lower row as in a full scan;
                     // the shortlist already passed the exclusion rules.
@@ -131,10 +133,40 @@ extension Model {
     /// 10 k and 100 k item models (3 M events) every top-10 of 2,000 users
     /// already equalled the float scan's with no margin at all; 4 spare rows
     /// guard near-ties for little. A wider shortlist is not free: each extra
-    /// heap slot lowers the admission score, so more rows reach the rated-pair
-    /// lookup (a cache miss each) and fewer blocks are skipped; max(4n, n + 32)
-    /// made top-10 at 10 k items 1.7 × slower (docs/BENCHMARKS.md).
+    /// heap slot lowers the admission score, so more rows reach the heap and
+    /// fewer blocks are skipped; max(4n, n + 32) made top-10 at 10 k items
+    /// 1.7 × slower (docs/BENCHMARKS.md, when each admitted row was also
+    /// looked up in the pair table).
     static func shortlistSize(_ n: Int) -> Int { n + 4 }
+
+    /// Rows a shortlist scan keeps beyond the `n` it needs, so that the
+    /// user's rated items can be dropped afterwards (see `unseenShortlist`).
+    /// On a daemon-sized model (100 k users, 10 k items, 6 M events) a
+    /// top-10's 22 rows held 0.74 rated items on average, and no query of
+    /// 5,000 needed the second scan; 16 and 32 spare rows were slower.
+    static let ratedSpare = 8
+
+    /// The `n` best rows by `halfScan` (called as `scan(rows, seenBy)`)
+    /// that user `seenBy` has not rated.
+    ///
+    /// First a scan with no pair lookups for the best `n + ratedSpare`
+    /// rows, then one lookup per row kept, all fetched before any is
+    /// tested, so their cache misses overlap: a scan that looks each
+    /// admitted row up as it goes (about a hundred rows at 10 k items) waits
+    /// for one miss into the pair table after another, which was a third of
+    /// a top-10 on a daemon-sized model. Only when more than `ratedSpare` of
+    /// those rows are rated does it scan again, looking up as it goes.
+    private func unseenShortlist(n: Int, seenBy: Int32?,
+                                 scan: (Int, Int32?) -> [(score: Double, row: Int32)]) -> [(score: Double, row: Int32)] {
+        guard let seenBy else { return scan(n, nil) }
+        let wide = scan(n + Self.ratedSpare, nil)
+        let user = UInt64(UInt32(seenBy)) << 32
+        for kept in wide { ratedPairs.prefetch(user | UInt64(UInt32(kept.row))) }
+        let unseen = wide.filter { !ratedPairs.contains(user | UInt64(UInt32($0.row))) }
+        // A short `wide` already holds every row the scan could offer.
+        if unseen.count >= n || wide.count < n + Self.ratedSpare { return Array(unseen.prefix(n)) }
+        return scan(n, seenBy)
+    }
 
     /// The `n` best rows by their half-precision scores: blocks of
     /// `BlockScorer.blockRows` rows per call to the C block kernel, each

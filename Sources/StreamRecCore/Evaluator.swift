@@ -70,7 +70,7 @@ public struct Evaluator {
     /// same either way.
     public mutating func prequential(stream events: [RatingEvent], after: (Int, Totals) -> Void = { _, _ in }) {
         model.reserveCapacity(events: events.count)
-        let pipeline = hitRate.every == 0 ? detachNeighbourHead() : nil
+        let pipeline = hitRate.every == 0 ? NeighbourPipeline.start(detachingFrom: &model) : nil
         // The next two events' rows and ID slots are fetched meanwhile (as
         // `Model.observe(_:)` over a batch does), read in place: copying
         // events into optionals for that cost 8 % of this loop (perf).
@@ -79,11 +79,11 @@ public struct Evaluator {
                 if n + 2 < events.endIndex { model.prefetchIDs(user: events[n + 2].user, item: events[n + 2].item) }
                 if n + 1 < events.endIndex { model.prefetch(user: events[n + 1].user, item: events[n + 1].item) }
                 prequential(events[n])
-                if let pipeline { handOver(to: pipeline, atLeast: NeighbourPipeline.batchSize) }
+                pipeline?.handOver(from: &model)
                 after(n + 1, totals)
             }
         }
-        if let pipeline { attach(pipeline) }
+        pipeline?.finish(into: &model)
     }
 
     /// Holdout scoring: the prediction's error, without learning.
@@ -95,32 +95,15 @@ public struct Evaluator {
     /// neighbour head counted on a second thread.
     public mutating func learn(_ events: [RatingEvent]) {
         model.reserveCapacity(events: events.count)
-        let pipeline = detachNeighbourHead()
+        let pipeline = NeighbourPipeline.start(detachingFrom: &model)
         var start = events.startIndex
         while start < events.endIndex {
             let end = min(start + NeighbourPipeline.batchSize, events.endIndex)
             model.observe(events[start..<end])
-            if let pipeline { handOver(to: pipeline, atLeast: 1) }
+            pipeline?.handOver(from: &model)
             start = end
         }
-        if let pipeline { attach(pipeline) }
-    }
-
-    /// A pipeline counting the model's neighbour head, which is detached
-    /// for it; nil when the model has no head.
-    private mutating func detachNeighbourHead() -> NeighbourPipeline? {
-        model.hasNeighbourHead ? NeighbourPipeline(model.detachNeighbourHead()) : nil
-    }
-
-    /// Sends the ratings queued for the detached head once there are `least`.
-    private mutating func handOver(to pipeline: NeighbourPipeline, atLeast least: Int) {
-        if model.detachedNeighbourRatings?.count ?? 0 >= least { pipeline.send(model.takeDetachedNeighbourRatings()) }
-    }
-
-    /// Sends what is left, waits for the pipeline and puts its head back.
-    private mutating func attach(_ pipeline: NeighbourPipeline) {
-        pipeline.send(model.takeDetachedNeighbourRatings())
-        model.attach(pipeline.finish())
+        pipeline?.finish(into: &model)
     }
 
     /// Starts a new tally (e.g. between training and testing).

@@ -15,7 +15,7 @@ public enum LogRecord: Equatable, Sendable {
     /// Applies the record to `model`, exactly as the daemon applied it.
     public func apply(to model: inout Model) {
         switch self {
-        case .events(let events): for event in events { model.observe(event) }
+        case .events(let events): model.observe(events[...])
         case .replay(let count): model.replay(count: count)
         }
     }

@@ -47,6 +47,10 @@ public enum LogRecovery {
         let segments = try DirectoryListing.logSegments(directory)
         var report = Report(nextSequence: position)
         var next = position
+        // Nothing reads the model until recovery returns, so the neighbour
+        // head is counted on a second thread meanwhile.
+        let pipeline = NeighbourPipeline.start(detachingFrom: &model)
+        defer { pipeline?.finish(into: &model) }
         for (n, segment) in segments.enumerated() {
             // A segment whose successor starts at or before `next` holds only
             // records the snapshot already has: skip it unread.
@@ -81,6 +85,7 @@ public enum LogRecovery {
                             return
                         }
                         record.apply(to: &model)
+                        pipeline?.handOver(from: &model)
                         next = sequence + 1
                         report.recordsApplied += 1
                         report.eventsApplied += record.eventCount

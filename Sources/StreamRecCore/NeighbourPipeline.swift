@@ -10,8 +10,9 @@ import Synchronization
 /// `Model.observe` queues the head's share (`Model.detachNeighbourHead`)
 /// and hands it over here in batches, in order, and `finish` returns the
 /// head as counting in line would have left it. `Evaluator` uses it where
-/// nothing asks `top` mid-stream (HR off, holdout training). The daemon
-/// does not: its queries read the head between any two events.
+/// nothing asks `top` mid-stream (HR off, holdout training), and so does
+/// log recovery, before the daemon serves. The live daemon does not: its
+/// queries read the head between any two events.
 ///
 /// Batches travel through a small bounded queue (a mutex-guarded array and
 /// two semaphores): a batch of a few thousand ratings costs one hand-off,
@@ -31,24 +32,31 @@ public final class NeighbourPipeline: @unchecked Sendable {
     private let room = DispatchSemaphore(value: NeighbourPipeline.depth)
     private let worker = DispatchGroup()
 
-    /// Starts counting into `head` on another thread.
-    public init(_ head: NeighbourHead) {
+    /// Detaches `model`'s neighbour head (`Model.detachNeighbourHead`) and
+    /// starts counting it on another thread; nil when the model has no head.
+    public static func start(detachingFrom model: inout Model) -> NeighbourPipeline? {
+        model.hasNeighbourHead ? NeighbourPipeline(model.detachNeighbourHead()) : nil
+    }
+
+    private init(_ head: NeighbourHead) {
         self.head = head
         DispatchQueue.global().async(group: worker) { self.work() }
     }
 
-    /// Queues `ratings` (the next ones in stream order); waits while the
-    /// queue is full.
-    public func send(_ ratings: [NeighbourRating]) {
-        guard !ratings.isEmpty else { return }
-        enqueue(ratings)
+    /// Sends the ratings `model` has queued once there are at least `least`
+    /// (waiting while the queue is full). Call it between events.
+    public func handOver(from model: inout Model, atLeast least: Int = NeighbourPipeline.batchSize) {
+        guard model.detachedNeighbourRatings?.count ?? 0 >= max(1, least) else { return }
+        enqueue(model.takeDetachedNeighbourRatings())
     }
 
-    /// Waits until every rating sent has been counted and returns the head.
-    public func finish() -> NeighbourHead {
+    /// Sends what is left, waits until every rating has been counted, and
+    /// puts the head back into `model`.
+    public func finish(into model: inout Model) {
+        handOver(from: &model, atLeast: 1)
         enqueue([])  // the end marker
         worker.wait()
-        return head!
+        model.attach(head!)
     }
 
     private func enqueue(_ batch: [NeighbourRating]) {

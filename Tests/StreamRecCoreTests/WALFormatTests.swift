@@ -209,6 +209,27 @@ final class WALFormatTests: XCTestCase {
         XCTAssertEqual(try AtomicFile.read(secondPath).count, second.count - 10, "torn tail truncated on disk")
     }
 
+    /// Recovery counts the neighbour head on a second thread, handing it over in batches, and still rebuilds exactly the model that saw every event.
+    func testRecoveryOverManyBatchesRebuildsTheNeighbourHead() throws {
+        let dir = try temporaryDirectory()
+        var rng = SplitMix64(seed: 8)
+        let records = (0..<5).map { _ in
+            LogRecord.events((0..<2_000).map { _ in
+                RatingEvent(user: .number(rng.next() % 200), item: .number(rng.next() % 90), rating: Float(rng.next() % 10 + 1))
+            })
+        }
+        try Self.segment(first: 0, records).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 0)) }
+        var live = Model()
+        for record in records { record.apply(to: &live) }
+        var recovered = Model()
+        let report = try LogRecovery.recover(model: &recovered, from: 0, directory: dir, repair: false)
+        XCTAssertEqual(report.eventsApplied, 10_000)
+        XCTAssertGreaterThan(recovered.neighbourHead.liked.count, 2 * NeighbourPipeline.batchSize / 10)
+        XCTAssertNil(recovered.detachedNeighbourRatings)
+        XCTAssertEqual(recovered.neighbourHead, live.neighbourHead)
+        XCTAssertEqual(recovered, live)
+    }
+
     /// A missing stretch of the log stops replay at the gap, and the segments after it are renamed *.damaged.
     func testGapStopsReplay() throws {
         let dir = try temporaryDirectory()

@@ -11,6 +11,7 @@ DATA=${DATA:-../shared/data/anime/stream.tsv.gz}
 RUNS=${RUNS:-5}
 BATCH=${BATCH:-500}
 TEN_M=${TEN_M:-10000000}
+PER_PUSH=${PER_PUSH:-419943}  # events in $DATA
 WORK=$(mktemp -d /tmp/streamrec-durability.XXXXXX)
 PULL=tcp://127.0.0.1:15655 REP=tcp://127.0.0.1:15656
 trap 'kill -9 $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -45,7 +46,7 @@ recovery() {
     pushed=0
     while [ "$pushed" -lt "$TEN_M" ]; do
         "$BIN/streamrec" push "$DATA" --pull $PULL --rep $REP --timeout 30 >/dev/null 2>&1
-        pushed=$(( pushed + 419943 ))
+        pushed=$(( pushed + PER_PUSH ))
     done
     "$BIN/streamrec" stats --rep $REP
     kill -9 $PID; wait $PID 2>/dev/null || true

@@ -38,7 +38,8 @@ public struct Model: Sendable, Equatable {
     /// user rated by asking it (only for items good enough to make the list).
     public internal(set) var ratedPairs = PairSet()
     /// The item-neighbour head, which `top` blends with the embedding
-    /// score. Empty when the head is off (neighbour slots 0).
+    /// score. Empty when the head is off (neighbour slots 0), and an empty
+    /// placeholder while it is detached (`detachNeighbourHead`).
     public internal(set) var neighbourHead: NeighbourHead
     /// The neighbour head's share of each event since `detachNeighbourHead`,
     /// oldest first; nil while the head is attached (counted in line).
@@ -114,8 +115,9 @@ public struct Model: Sendable, Equatable {
         let i = knownItem ?? addItem(item)
         let pair = UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))
         // What `countRating` reads is fetched while the steps run: the pair's
-        // slot, the user's newest likes and the item's neighbour table would
-        // otherwise be three cache misses in a row after them.
+        // slot and, when the head is counted here, the user's newest likes and
+        // the item's neighbour table would otherwise be three cache misses in
+        // a row after them.
         ratedPairs.prefetch(pair)
         if countsNeighboursInLine { neighbourHead.prefetch(user: u, item: i) }
         record(rating: rating, user: u, item: i)
@@ -131,7 +133,7 @@ public struct Model: Sendable, Equatable {
     /// 0.98 M events/s, and no faster with a million users.) A caller holding the
     /// next event calls it before observing the current one, so the next
     /// one's cache misses overlap this one's work instead of stalling it
-    /// (Engine.apply, Evaluate).
+    /// (`observe` over a batch, `Evaluator.prequential(stream:)`).
     public func prefetch(user: ExternalID, item: ExternalID) {
         guard let u = users.index(of: user), let i = items.index(of: item) else { return }
         userFactors.prefetchRow(u)
@@ -197,8 +199,10 @@ public struct Model: Sendable, Equatable {
     /// appends the head's share of each event to `detachedNeighbourRatings`
     /// instead of counting it, and the caller counts those into the head
     /// (`NeighbourHead.count`, in order) until `attach` puts it back.
-    /// Meanwhile `top` must not be asked: the model has no head to blend.
-    public mutating func detachNeighbourHead() -> NeighbourHead {
+    /// Meanwhile neither `top` nor a snapshot may be asked for (both check):
+    /// the model has no head to blend or save. `NeighbourPipeline` is the
+    /// one caller.
+    mutating func detachNeighbourHead() -> NeighbourHead {
         precondition(detachedNeighbourRatings == nil, "the neighbour head is already detached")
         let head = neighbourHead
         neighbourHead = NeighbourHead(settings: settings)
@@ -209,7 +213,7 @@ public struct Model: Sendable, Equatable {
     /// The ratings queued for the detached head since the last call, oldest
     /// first. The queue starts again with the same capacity, so a caller
     /// taking batches of one size does not regrow it each time.
-    public mutating func takeDetachedNeighbourRatings() -> [NeighbourRating] {
+    mutating func takeDetachedNeighbourRatings() -> [NeighbourRating] {
         guard let ratings = detachedNeighbourRatings else { return [] }
         detachedNeighbourRatings = []
         detachedNeighbourRatings!.reserveCapacity(ratings.count)
@@ -218,15 +222,19 @@ public struct Model: Sendable, Equatable {
 
     /// Makes room for `events` more events of pairs not rated before, so
     /// the pair set does not rehash on the way (a caller that knows its
-    /// stream, such as `Evaluator`).
+    /// stream, such as `Evaluator`). Re-ratings take no slot, so a stream
+    /// of mostly re-ratings reserves more than it uses (8 bytes per event
+    /// at most, 16 at the table's lowest load).
     public mutating func reserveCapacity(events: Int) {
         ratedPairs.reserveCapacity(ratedPairs.count + events)
     }
 
     /// Puts back a head taken by `detachNeighbourHead`, once every queued
     /// rating has been counted into it.
-    public mutating func attach(_ head: NeighbourHead) {
+    mutating func attach(_ head: NeighbourHead) {
         precondition(detachedNeighbourRatings?.isEmpty == true, "attach needs a detached head with every rating counted")
+        precondition(head.liked.users == users.count && head.neighbours.rows.count == items.count,
+                     "the attached head must have a row for every user and item")
         neighbourHead = head
         detachedNeighbourRatings = nil
     }
@@ -324,10 +332,11 @@ public struct Model: Sendable, Equatable {
     /// that getter returns a copy, whose retain and release of the rows were
     /// a tenth of all learning time (perf, anime stream).
     private mutating func mirrorScannedRow(_ i: Int) {
-        let offset = i * itemFactors.stride
         if hasRankingHead {
+            let offset = i * itemRankFactors.stride
             itemRankFactors.values.withUnsafeBufferPointer { scannedHalves.set(row: i, from: $0.baseAddress! + offset) }
         } else {
+            let offset = i * itemFactors.stride
             itemFactors.values.withUnsafeBufferPointer { scannedHalves.set(row: i, from: $0.baseAddress! + offset) }
         }
     }

@@ -4,9 +4,9 @@
 ///
 /// A value of its own, apart from the embeddings, because nothing else the
 /// model learns reads it: only `top` does. Its share of an event is a
-/// `NeighbourRating`, known once the pair is counted, so `Evaluator` can
-/// hand those to a second thread (`NeighbourPipeline`) and end with the same
-/// head as counting them in line would.
+/// `NeighbourRating`, known once the pair is counted, so `Evaluator` and
+/// log recovery can hand those to a second thread (`NeighbourPipeline`) and
+/// end with the same head as counting them in line would.
 public struct NeighbourHead: Sendable, Equatable {
     public internal(set) var liked = LikedHistory()
     public internal(set) var neighbours: NeighbourTable

@@ -8,8 +8,8 @@ import Synchronization
 /// `NeighbourTable.countCoLikes` and what it calls) and nothing else the
 /// model learns reads it, so two cores can share an event: the caller's
 /// `Model.observe` queues the head's share (`Model.detachNeighbourHead`)
-/// and hands it over here in batches, in order, and `finish` returns the
-/// head as counting in line would have left it. `Evaluator` uses it where
+/// and hands it over here in batches, in order, and `finish` puts the
+/// head back as counting in line would have left it. `Evaluator` uses it where
 /// nothing asks `top` mid-stream (HR off, holdout training), and so does
 /// log recovery, before the daemon serves. The live daemon does not: its
 /// queries read the head between any two events.
@@ -31,6 +31,8 @@ public final class NeighbourPipeline: @unchecked Sendable {
     private let queued = DispatchSemaphore(value: 0)
     private let room = DispatchSemaphore(value: NeighbourPipeline.depth)
     private let worker = DispatchGroup()
+    /// Set by `finish`; read and written only by the caller's thread.
+    private var finished = false
 
     /// Detaches `model`'s neighbour head (`Model.detachNeighbourHead`) and
     /// starts counting it on another thread; nil when the model has no head.
@@ -53,6 +55,8 @@ public final class NeighbourPipeline: @unchecked Sendable {
     /// Sends what is left, waits until every rating has been counted, and
     /// puts the head back into `model`.
     public func finish(into model: inout Model) {
+        precondition(!finished, "finish was already called")
+        finished = true
         handOver(from: &model, atLeast: 1)
         enqueue([])  // the end marker
         worker.wait()

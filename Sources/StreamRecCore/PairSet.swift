@@ -67,17 +67,24 @@ public struct PairSet: Sendable, Equatable {
     /// Makes room for `count` pairs in all, so that inserting up to that
     /// many never rehashes.
     public mutating func reserveCapacity(_ count: Int) {
-        while count * 4 > slots.count * 3 { grow() }
+        var size = slots.count, shift = self.shift
+        while count * 4 > size * 3 { size *= 2; shift -= 1 }
+        if size > slots.count { rehash(into: size, shift: shift) }
     }
 
-    /// Every pair, in table order (which depends only on the order of inserts).
+    /// Every pair, in table order (which depends on the order of inserts and
+    /// on any `reserveCapacity`; snapshots sort the pairs).
     public var elements: LazyFilterSequence<[UInt64]> { slots.lazy.filter { $0 != Self.empty } }
 
     /// Doubles the table and re-inserts every pair.
-    private mutating func grow() {
+    private mutating func grow() { rehash(into: slots.count * 2, shift: shift - 1) }
+
+    /// Re-inserts every pair into a table of `size` slots (a power of two,
+    /// 2^(64 − shift)).
+    private mutating func rehash(into size: Int, shift: Int) {
         let old = slots
-        slots = [UInt64](repeating: Self.empty, count: old.count * 2)
-        shift -= 1
+        slots = [UInt64](repeating: Self.empty, count: size)
+        self.shift = shift
         count = 0
         for key in old where key != Self.empty { insert(key) }
     }

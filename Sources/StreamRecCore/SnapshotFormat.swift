@@ -64,6 +64,7 @@ public enum SnapshotFormat {
     /// Serializes `model`; `createdAtMillis` is stored for `inspect` and
     /// `stats`, `logPosition` for recovery (replay the log from there).
     public static func encode(_ model: Model, createdAtMillis: UInt64, logPosition: UInt64 = 0) -> [UInt8] {
+        precondition(model.detachedNeighbourRatings == nil, "a snapshot needs the neighbour head, which is detached")
         let k = model.settings.factors
         let estimate = headerSize + 64 + (model.users.count + model.items.count) * (k * 4 + 16)
             + model.ratedPairs.count * 8 + model.neighbourHead.liked.count * 8 + model.users.count * 4

@@ -214,8 +214,8 @@ final class WALFormatTests: XCTestCase {
         let dir = try temporaryDirectory()
         var rng = SplitMix64(seed: 8)
         let records = (0..<5).map { _ in
-            LogRecord.events((0..<2_000).map { _ in
-                RatingEvent(user: .number(rng.next() % 200), item: .number(rng.next() % 90), rating: Float(rng.next() % 10 + 1))
+            LogRecord.events((0..<4_000).map { _ in
+                RatingEvent(user: .number(rng.next() % 2_000), item: .number(rng.next() % 200), rating: Float(rng.next() % 10 + 1))
             })
         }
         try Self.segment(first: 0, records).withUnsafeBytes { try AtomicFile.write($0, to: dir + "/" + WALFormat.fileName(first: 0)) }
@@ -223,8 +223,9 @@ final class WALFormatTests: XCTestCase {
         for record in records { record.apply(to: &live) }
         var recovered = Model()
         let report = try LogRecovery.recover(model: &recovered, from: 0, directory: dir, repair: false)
-        XCTAssertEqual(report.eventsApplied, 10_000)
-        XCTAssertGreaterThan(recovered.neighbourHead.liked.count, 2 * NeighbourPipeline.batchSize / 10)
+        XCTAssertEqual(report.eventsApplied, 20_000)
+        XCTAssertGreaterThan(recovered.ratedPairs.count, 4 * NeighbourPipeline.batchSize, "several hand-offs")
+        XCTAssertGreaterThan(recovered.neighbourHead.liked.count, 4_000)
         XCTAssertNil(recovered.detachedNeighbourRatings)
         XCTAssertEqual(recovered.neighbourHead, live.neighbourHead)
         XCTAssertEqual(recovered, live)

@@ -16,6 +16,9 @@ struct Evaluate: ParsableCommand {
             learn the train file, then score the test file without learning.
         HR@N: for every k-th event rated >= --positive-threshold, is its item in the \
         user's top N (items seen so far, minus what the user rated)?
+        With --hr-every 0, and for holdout training, the item-neighbour head is \
+        counted on a second thread (nothing asks for a top-N meanwhile); the model \
+        learned is the same.
         """
     )
 

@@ -113,7 +113,7 @@ public struct Model: Sendable, Equatable {
         let prior = clamp(rawScore(user: knownUser, item: knownItem))
         let u = knownUser ?? addUser(user)
         let i = knownItem ?? addItem(item)
-        let pair = UInt64(UInt32(u)) << 32 | UInt64(UInt32(i))
+        let pair = PairSet.key(user: u, item: i)
         // What `countRating` reads is fetched while the steps run: the pair's
         // slot and, when the head is counted here, the user's newest likes and
         // the item's neighbour table would otherwise be three cache misses in
@@ -143,7 +143,7 @@ public struct Model: Sendable, Equatable {
             userRankFactors.prefetchRow(u)
             itemRankFactors.prefetchRow(i)
         }
-        ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i)))
+        ratedPairs.prefetch(PairSet.key(user: u, item: i))
         if countsNeighboursInLine { neighbourHead.prefetch(user: u, item: i) }
     }
 
@@ -247,7 +247,7 @@ public struct Model: Sendable, Equatable {
         // row are fetched while that step runs.
         var drawn = pairwise ? drawNegative() : nil
         if let j = drawn {
-            ratedPairs.prefetch(UInt64(UInt32(u)) << 32 | UInt64(UInt32(j)))
+            ratedPairs.prefetch(PairSet.key(user: u, item: j))
             itemRankFactors.prefetchRow(j)
             scannedHalves.prefetchRow(j)
         }
@@ -349,7 +349,7 @@ public struct Model: Sendable, Equatable {
         for _ in 0..<4 {
             let j = drawn ?? drawNegative()
             drawn = nil
-            if j != i, !ratedPairs.contains(UInt64(UInt32(u)) << 32 | UInt64(UInt32(j))) { return j }
+            if j != i, !ratedPairs.contains(PairSet.key(user: u, item: j)) { return j }
         }
         return nil
     }
@@ -418,7 +418,7 @@ public struct Model: Sendable, Equatable {
     /// True when `user` has rated `item` (both known).
     public func hasRated(user: ExternalID, item: ExternalID) -> Bool {
         guard let u = users.index(of: user), let i = items.index(of: item) else { return false }
-        return ratedPairs.contains(UInt64(UInt32(u)) << 32 | UInt64(UInt32(i)))
+        return ratedPairs.contains(PairSet.key(user: u, item: i))
     }
 
     /// The predicted rating of `item` by `user`, clamped to the ratings seen.

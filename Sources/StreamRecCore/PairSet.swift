@@ -16,6 +16,12 @@ public struct PairSet: Sendable, Equatable {
 
     public init() {}
 
+    /// The key of the pair (user row `user`, item row `item`): `user << 32 | item`.
+    @inline(__always)
+    public static func key(user: Int32, item: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: user)) << 32 | UInt64(UInt32(bitPattern: item))
+    }
+
     /// The slot a key's probe starts at: the top bits of a Fibonacci hash.
     @inline(__always)
     private static func home(_ key: UInt64, _ shift: Int) -> Int {

@@ -165,9 +165,8 @@ extension Model {
                                  scan: (Int, Int32?) -> [(score: Double, row: Int32)]) -> [(score: Double, row: Int32)] {
         guard let seenBy else { return scan(n, nil) }
         let wide = scan(n + Self.ratedSpare, nil)
-        let user = UInt64(UInt32(seenBy)) << 32
-        for kept in wide { ratedPairs.prefetch(user | UInt64(UInt32(kept.row))) }
-        let unseen = wide.filter { !ratedPairs.contains(user | UInt64(UInt32($0.row))) }
+        for kept in wide { ratedPairs.prefetch(PairSet.key(user: seenBy, item: kept.row)) }
+        let unseen = wide.filter { !ratedPairs.contains(PairSet.key(user: seenBy, item: $0.row)) }
         // A short `wide` already holds every row the scan could offer.
         if unseen.count >= n || wide.count < n + Self.ratedSpare { return Array(unseen.prefix(n)) }
         return scan(n, seenBy)

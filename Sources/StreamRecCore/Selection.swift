@@ -15,7 +15,7 @@ struct Selection {
     private let excluded: RowBitmap
     private let filtering: Bool
     private let ratedPairs: PairSet
-    private let userKey: UInt64?
+    private let seenBy: Int32?
 
     /// Keeps the best `n`, skipping rows in `excluded` (an empty bitmap
     /// excludes nothing) and items that user `seenBy` rated in `ratedPairs`.
@@ -25,14 +25,14 @@ struct Selection {
         self.excluded = excluded
         filtering = !excluded.words.isEmpty
         self.ratedPairs = ratedPairs
-        userKey = seenBy.map { UInt64(UInt32($0)) << 32 }
+        self.seenBy = seenBy
     }
 
     /// Offers row `row` with score `value` if the rules let it through.
     @inline(__always)
     mutating func consider(_ row: Int, _ value: Double) {
         guard value > admission, !(filtering && excluded.contains(row)) else { return }
-        if let userKey, ratedPairs.contains(userKey | UInt64(UInt32(row))) { return }
+        if let seenBy, ratedPairs.contains(PairSet.key(user: seenBy, item: Int32(row))) { return }
         selector.offer(score: value, row: Int32(row))
         admission = selector.admissionScore
     }

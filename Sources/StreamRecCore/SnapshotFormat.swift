@@ -310,7 +310,7 @@ public enum SnapshotFormat {
         guard (0..<model.users.count).contains(u), (0..<model.items.count).contains(i) else {
             throw FormatError.invalid("rated pair (user row \(u), item row \(i)) out of range: \(model.users.count) users, \(model.items.count) items")
         }
-        guard model.ratedPairs.insert(UInt64(u) << 32 | UInt64(i)).inserted else {
+        guard model.ratedPairs.insert(PairSet.key(user: Int32(u), item: Int32(i))).inserted else {
             throw FormatError.invalid("user row \(u) rated item row \(i) twice")
         }
         model.popularity[i] += 1

@@ -54,7 +54,9 @@ public struct Model: Sendable, Equatable {
     public internal(set) var itemRankBias: [Float] = []
     /// The table `top` scans (`scannedItems`) in half precision, kept equal
     /// to its conversion: every step that writes a row of it converts that
-    /// row again. Derived, not stored in snapshots (see `HalfRows`).
+    /// row again. Derived, not stored in snapshots (see `HalfRows`). Not kept
+    /// while the neighbour head is detached, when nothing may ask `top`:
+    /// `attach` converts the whole table once instead.
     public internal(set) var scannedHalves: HalfRows
     /// Adaptive-optimizer state (unused under SGD): how many steps each bias
     /// took, and each embedding row's sum of mean squared gradients (row-wise
@@ -99,6 +101,10 @@ public struct Model: Sendable, Equatable {
     /// True when `observe` counts into `neighbourHead` itself.
     var countsNeighboursInLine: Bool { hasNeighbourHead && detachedNeighbourRatings == nil }
 
+    /// True when every step converts the rows it writes into `scannedHalves`:
+    /// always, except while the neighbour head is detached.
+    var mirrorsInLine: Bool { detachedNeighbourRatings == nil }
+
     // MARK: Learning
 
     /// Applies one rating and returns the prediction the model made for it
@@ -126,28 +132,39 @@ public struct Model: Sendable, Equatable {
         return prior
     }
 
-    /// Starts fetching what `observe(user:item:rating:)` of a known pair
-    /// reads: both rows of both heads, the item's half-precision mirror row,
-    /// the pair's slot and the neighbour head's entries. (Each side's bias
-    /// and optimizer state too measured slower on anime, 0.88 against
-    /// 0.98 M events/s, and no faster with a million users.) A caller holding the
-    /// next event calls it before observing the current one, so the next
-    /// one's cache misses overlap this one's work instead of stalling it
-    /// (`observe` over a batch, `Evaluator.prequential(stream:)`).
-    public func prefetch(user: ExternalID, item: ExternalID) {
-        guard let u = users.index(of: user), let i = items.index(of: item) else { return }
+    /// Starts fetching what observing `next` (a known pair) reads, while
+    /// `current` is observed first: both rows of both heads, the item's
+    /// half-precision mirror row, the pair's slot, the neighbour head's
+    /// entries and, for a positive, the first negative's row and pair slot.
+    /// (Each side's bias and optimizer state too measured slower on anime,
+    /// 0.88 against 0.98 M events/s, and no faster with a million users.) A
+    /// caller holding the next event calls it before observing the current
+    /// one, so the next one's cache misses overlap this one's work instead
+    /// of stalling it (`observe` over a batch, `Evaluator.prequential(stream:)`).
+    ///
+    /// The negative is the one the generator will draw after `current`'s
+    /// draws, found by stepping a copy of it: a guess, wrong only when a
+    /// draw is retried or a new item changes the count, and then merely a
+    /// wasted fetch. Fetched only while `current` learns, it used to wait
+    /// for memory inside `sampleNegative` and the pairwise step (perf).
+    public func prefetch(_ next: RatingEvent, after current: RatingEvent) {
+        guard let u = users.index(of: next.user), let i = items.index(of: next.item) else { return }
         userFactors.prefetchRow(u)
         itemFactors.prefetchRow(i)
-        scannedHalves.prefetchRow(i)
+        if mirrorsInLine { scannedHalves.prefetchRow(i) }
         if hasRankingHead {
             userRankFactors.prefetchRow(u)
             itemRankFactors.prefetchRow(i)
         }
         ratedPairs.prefetch(PairSet.key(user: u, item: i))
         if countsNeighboursInLine { neighbourHead.prefetch(user: u, item: i) }
+        guard takesPairwiseSteps(next.rating) else { return }
+        var generator = rng
+        if takesPairwiseSteps(current.rating) { for _ in 0..<settings.negatives { _ = generator.next() } }
+        prefetchNegative(negativeCandidate(generator.next()), of: u)
     }
 
-    /// Starts fetching where `prefetch(user:item:)` looks the IDs up: one
+    /// Starts fetching where `prefetch(_:after:)` looks the IDs up: one
     /// event further ahead, so that its lookups do not wait for memory
     /// either (with 100 k users the ID table is 4 MiB).
     public func prefetchIDs(user: ExternalID, item: ExternalID) {
@@ -200,7 +217,8 @@ public struct Model: Sendable, Equatable {
     /// instead of counting it, and the caller counts those into the head
     /// (`NeighbourHead.count`, in order) until `attach` puts it back.
     /// Meanwhile neither `top` nor a snapshot may be asked for (both check):
-    /// the model has no head to blend or save. `NeighbourPipeline` is the
+    /// the model has no head to blend or save, and its half-precision mirror
+    /// is not kept up to date (`attach` rebuilds it). `NeighbourPipeline` is the
     /// one caller.
     mutating func detachNeighbourHead() -> NeighbourHead {
         precondition(detachedNeighbourRatings == nil, "the neighbour head is already detached")
@@ -237,20 +255,32 @@ public struct Model: Sendable, Equatable {
                      "the attached head must have a row for every user and item")
         neighbourHead = head
         detachedNeighbourRatings = nil
+        scannedHalves = HalfRows(mirroring: scannedItems)
+    }
+
+    /// True when a rating takes pairwise steps (and so draws negatives).
+    @inline(__always)
+    func takesPairwiseSteps(_ rating: Float) -> Bool {
+        settings.negatives > 0 && rating >= settings.positiveThreshold && items.count > 1
+    }
+
+    /// Starts fetching what a pairwise step against negative `j` for user
+    /// row `u` reads and writes: the pair's slot and `j`'s ranking rows.
+    @inline(__always)
+    private func prefetchNegative(_ j: Int32, of u: Int32) {
+        ratedPairs.prefetch(PairSet.key(user: u, item: j))
+        itemRankFactors.prefetchRow(j)
+        if mirrorsInLine { scannedHalves.prefetchRow(j) }
     }
 
     /// The learning steps for one event on known rows.
     private mutating func train(user u: Int32, item i: Int32, rating: Float) {
-        let pairwise = settings.negatives > 0 && rating >= settings.positiveThreshold && items.count > 1
+        let pairwise = takesPairwiseSteps(rating)
         // The first negative is drawn before the regression step (which
-        // draws nothing, so the draws are the same), and its pair slot and
-        // row are fetched while that step runs.
+        // draws nothing, so the draws are the same), and fetched while that
+        // step runs, in case `prefetch(_:after:)` did not.
         var drawn = pairwise ? drawNegative() : nil
-        if let j = drawn {
-            ratedPairs.prefetch(PairSet.key(user: u, item: j))
-            itemRankFactors.prefetchRow(j)
-            scannedHalves.prefetchRow(j)
-        }
+        if let j = drawn { prefetchNegative(j, of: u) }
         regressionStep(user: Int(u), item: Int(i), rating: rating)
         guard pairwise else { return }
         for _ in 0..<settings.negatives {
@@ -326,12 +356,14 @@ public struct Model: Sendable, Equatable {
         mirrorScannedRow(j)
     }
 
-    /// Converts row `i` of `scannedItems` into `scannedHalves` (appending a new row).
+    /// Converts row `i` of `scannedItems` into `scannedHalves` (appending a
+    /// new row), unless the mirror waits for `attach`.
     ///
     /// It names the table's stored property instead of reading `scannedItems`:
     /// that getter returns a copy, whose retain and release of the rows were
     /// a tenth of all learning time (perf, anime stream).
     private mutating func mirrorScannedRow(_ i: Int) {
+        guard mirrorsInLine else { return }
         if hasRankingHead {
             let offset = i * itemRankFactors.stride
             itemRankFactors.values.withUnsafeBufferPointer { scannedHalves.set(row: i, from: $0.baseAddress! + offset) }
@@ -355,10 +387,14 @@ public struct Model: Sendable, Equatable {
     }
 
     /// One candidate negative from the configured sampler.
-    private mutating func drawNegative() -> Int32 {
+    private mutating func drawNegative() -> Int32 { negativeCandidate(rng.next()) }
+
+    /// The candidate negative the sampler makes of the random number `draw`.
+    @inline(__always)
+    private func negativeCandidate(_ draw: UInt64) -> Int32 {
         switch settings.sampler {
-        case .uniform: Int32(rng.next() % UInt64(items.count))
-        case .popular: reservoir.events[Int(rng.next() % UInt64(reservoir.events.count))].item
+        case .uniform: Int32(draw % UInt64(items.count))
+        case .popular: reservoir.events[Int(draw % UInt64(reservoir.events.count))].item
         }
     }
 

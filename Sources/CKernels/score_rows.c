@@ -236,3 +236,19 @@ void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size
     (void)path;
     for (size_t i = 0; i < count; i++) floats[i] = float_from_half(halves[i]);
 }
+
+// Plain C: the fixed inner loop of eight becomes two packed compares and a
+// movemask on the baseline target, where Swift's SIMD8 comparison built its
+// mask lane by lane through memory (slower than testing each row).
+uint64_t sr_groups_above(const float *scores, size_t count, float base, float threshold) {
+    uint64_t groups = 0;
+    size_t g = 0;
+    for (; g * 8 + 8 <= count; g++) {
+        int any = 0;
+        for (int r = 0; r < 8; r++) any |= (base + scores[g * 8 + r]) > threshold;
+        groups |= (uint64_t)any << g;
+    }
+    int any = 0;
+    for (size_t r = g * 8; r < count; r++) any |= (base + scores[r]) > threshold;
+    return groups | (uint64_t)any << g;
+}

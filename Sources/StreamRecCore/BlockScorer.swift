@@ -21,7 +21,8 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
     public static var available: [BlockScorer] { allCases.filter(\.isAvailable) }
 
     /// Rows scored per kernel call by `Model.scan`: 256 scores (1 KiB) stay
-    /// in L1 while the selection reads them.
+    /// in L1 while the selection reads them (at most 512: one bit per eight
+    /// rows in `sr_groups_above`'s answer).
     public static let blockRows = 256
 
     public var isAvailable: Bool { sr_score_path_available(path) != 0 }

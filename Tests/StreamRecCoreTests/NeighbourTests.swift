@@ -100,6 +100,25 @@ final class NeighbourTests: XCTestCase {
                           "without the head, one like does not single out its partner")
     }
 
+    /// The branch-free fold adds the same bits as adding each held neighbour in turn, and only zeros to its spare floats.
+    func testWeightedFoldMatchesNeighbourByNeighbour() {
+        var counts = NeighbourCounts()
+        var rng = SplitMix64(seed: 9)
+        for _ in 0..<3_000 { counts.add(Int32(rng.next() % 700), by: UInt32(1 + rng.next() % 3), limit: 256) }
+        let damping = (0..<1_000).map { _ in 0.1 + abs(rng.nextSignedUnit()) }
+        let bias = (0..<1_000).map { _ in rng.nextSignedUnit() }
+        var expected = bias
+        counts.forEach { j, c in expected[Int(j)] += 0.37 * Float(c) * damping[Int(j)] }
+        var folded = bias + repeatElement(0, count: 8)
+        damping.withUnsafeBufferPointer { damping in
+            folded.withUnsafeMutableBufferPointer { folded in
+                counts.addWeighted(scale: 0.37, damping: damping.baseAddress!, into: folded.baseAddress!, spare: bias.count)
+            }
+        }
+        XCTAssertEqual(folded.prefix(bias.count).map(\.bitPattern), expected.map(\.bitPattern))
+        XCTAssertEqual(folded.suffix(8).map(\.bitPattern), Array(repeating: 0, count: 8), "empty slots add +0 to the spares")
+    }
+
     /// A count at the top of UInt32 stops there instead of trapping the learner.
     func testCountsSaturate() {
         var counts = NeighbourCounts()

@@ -1,5 +1,6 @@
 import XCTest
 @testable import StreamRecCore
+import CKernels
 
 /// The C block kernel behind `Model.scan` agrees with the scalar reference,
 /// and `top` answers are the ones a plain scalar scan gives.
@@ -164,6 +165,21 @@ final class ScanKernelTests: XCTestCase {
             }
             let rows = got.items.map { model.items.index(of: $0.item)! }
             assertSameAnswer(zip(got.items, rows).map { (Double($0.0.score), $0.1) }, expected, scoreOf: scoreOf, "user \(u * 7)")
+        }
+    }
+
+    /// `sr_groups_above` flags exactly the runs of eight holding a score with base + score > threshold, NaN never counting.
+    func testGroupsAboveFlagsExactlyThePassingRuns() {
+        var rng = SplitMix64(seed: 5)
+        for count in [0, 1, 7, 8, 9, 63, 64, 250, 256, 512] {
+            for _ in 0..<20 {
+                var scores = randomRow(count, &rng)
+                if count > 0, rng.next() % 3 == 0 { scores[Int(rng.next() % UInt64(count))] = .nan }
+                let base = rng.nextSignedUnit(), threshold = rng.nextSignedUnit() + 0.8
+                var expected: UInt64 = 0
+                for (r, s) in scores.enumerated() where base + s > threshold { expected |= 1 << UInt64(r / 8) }
+                XCTAssertEqual(sr_groups_above(scores, count, base, threshold), expected, "\(count) scores")
+            }
         }
     }
 }

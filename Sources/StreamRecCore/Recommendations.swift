@@ -68,11 +68,19 @@ extension Model {
     /// stream the blend lifts prequential HR@10 from 0.066 (embeddings alone)
     /// to above popularity (see docs/EVALUATION.md).
     func neighbourBias(_ likes: [Int32], over bias: [Float]) -> [Float] {
-        guard hasNeighbourHead, !likes.isEmpty else { return bias }
+        // No copy when no liked item holds a neighbour yet (a sparse model:
+        // the copy alone was a fifth of a top-10 at 100 k items).
+        guard hasNeighbourHead, likes.contains(where: { neighbourHead.neighbours.rows[Int($0)].count > 0 }) else { return bias }
         let scale = settings.neighbourWeight / Float(likes.count)
         // One copy per query, only the neighbours' entries change, and eight
         // spare floats past the end (see `NeighbourCounts.addWeighted`).
-        var combined = bias + repeatElement(0, count: 8)
+        // (`bias + repeatElement(0, count: 8)` appended element by element:
+        // 0.2 ms a query at 100 k items.)
+        var combined = [Float](unsafeUninitializedCapacity: bias.count + 8) { buffer, initialized in
+            _ = buffer.initialize(from: bias)
+            buffer[bias.count...].initialize(repeating: 0)
+            initialized = bias.count + 8
+        }
         // Every liked item's table header first, so that those misses overlap.
         for k in likes { neighbourHead.neighbours.prefetchRow(k) }
         neighbourHead.neighbours.damping.withUnsafeBufferPointer { damping in

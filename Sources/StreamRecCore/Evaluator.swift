@@ -77,7 +77,7 @@ public struct Evaluator {
         events.withUnsafeBufferPointer { events in
             for n in events.indices {
                 if n + 2 < events.endIndex { model.prefetchIDs(user: events[n + 2].user, item: events[n + 2].item) }
-                if n + 1 < events.endIndex { model.prefetch(events[n + 1], after: events[n]) }
+                if n + 1 < events.endIndex { model.prefetch(user: events[n + 1].user, item: events[n + 1].item) }
                 prequential(events[n])
                 pipeline?.handOver(from: &model)
                 after(n + 1, totals)

@@ -132,23 +132,16 @@ public struct Model: Sendable, Equatable {
         return prior
     }
 
-    /// Starts fetching what observing `next` (a known pair) reads, while
-    /// `current` is observed first: both rows of both heads, the item's
-    /// half-precision mirror row, the pair's slot, the neighbour head's
-    /// entries and, for a positive, the first negative's row and pair slot.
-    /// (Each side's bias and optimizer state too measured slower on anime,
-    /// 0.88 against 0.98 M events/s, and no faster with a million users.) A
-    /// caller holding the next event calls it before observing the current
-    /// one, so the next one's cache misses overlap this one's work instead
-    /// of stalling it (`observe` over a batch, `Evaluator.prequential(stream:)`).
-    ///
-    /// The negative is the one the generator will draw after `current`'s
-    /// draws, found by stepping a copy of it: a guess, wrong only when a
-    /// draw is retried or a new item changes the count, and then merely a
-    /// wasted fetch. Fetched only while `current` learns, it used to wait
-    /// for memory inside `sampleNegative` and the pairwise step (perf).
-    public func prefetch(_ next: RatingEvent, after current: RatingEvent) {
-        guard let u = users.index(of: next.user), let i = items.index(of: next.item) else { return }
+    /// Starts fetching what `observe(user:item:rating:)` of a known pair
+    /// reads: both rows of both heads, the item's half-precision mirror row,
+    /// the pair's slot and the neighbour head's entries. (Each side's bias
+    /// and optimizer state too measured slower on anime, 0.88 against
+    /// 0.98 M events/s, and no faster with a million users.) A caller holding the
+    /// next event calls it before observing the current one, so the next
+    /// one's cache misses overlap this one's work instead of stalling it
+    /// (`observe` over a batch, `Evaluator.prequential(stream:)`).
+    public func prefetch(user: ExternalID, item: ExternalID) {
+        guard let u = users.index(of: user), let i = items.index(of: item) else { return }
         userFactors.prefetchRow(u)
         itemFactors.prefetchRow(i)
         if mirrorsInLine { scannedHalves.prefetchRow(i) }
@@ -158,13 +151,9 @@ public struct Model: Sendable, Equatable {
         }
         ratedPairs.prefetch(PairSet.key(user: u, item: i))
         if countsNeighboursInLine { neighbourHead.prefetch(user: u, item: i) }
-        guard takesPairwiseSteps(next.rating) else { return }
-        var generator = rng
-        if takesPairwiseSteps(current.rating) { for _ in 0..<settings.negatives { _ = generator.next() } }
-        prefetchNegative(negativeCandidate(generator.next()), of: u)
     }
 
-    /// Starts fetching where `prefetch(_:after:)` looks the IDs up: one
+    /// Starts fetching where `prefetch(user:item:)` looks the IDs up: one
     /// event further ahead, so that its lookups do not wait for memory
     /// either (with 100 k users the ID table is 4 MiB).
     public func prefetchIDs(user: ExternalID, item: ExternalID) {
@@ -258,29 +247,18 @@ public struct Model: Sendable, Equatable {
         scannedHalves = HalfRows(mirroring: scannedItems)
     }
 
-    /// True when a rating takes pairwise steps (and so draws negatives).
-    @inline(__always)
-    func takesPairwiseSteps(_ rating: Float) -> Bool {
-        settings.negatives > 0 && rating >= settings.positiveThreshold && items.count > 1
-    }
-
-    /// Starts fetching what a pairwise step against negative `j` for user
-    /// row `u` reads and writes: the pair's slot and `j`'s ranking rows.
-    @inline(__always)
-    private func prefetchNegative(_ j: Int32, of u: Int32) {
-        ratedPairs.prefetch(PairSet.key(user: u, item: j))
-        itemRankFactors.prefetchRow(j)
-        if mirrorsInLine { scannedHalves.prefetchRow(j) }
-    }
-
     /// The learning steps for one event on known rows.
     private mutating func train(user u: Int32, item i: Int32, rating: Float) {
-        let pairwise = takesPairwiseSteps(rating)
+        let pairwise = settings.negatives > 0 && rating >= settings.positiveThreshold && items.count > 1
         // The first negative is drawn before the regression step (which
-        // draws nothing, so the draws are the same), and fetched while that
-        // step runs, in case `prefetch(_:after:)` did not.
+        // draws nothing, so the draws are the same), and its pair slot and
+        // row are fetched while that step runs.
         var drawn = pairwise ? drawNegative() : nil
-        if let j = drawn { prefetchNegative(j, of: u) }
+        if let j = drawn {
+            ratedPairs.prefetch(PairSet.key(user: u, item: j))
+            itemRankFactors.prefetchRow(j)
+            if mirrorsInLine { scannedHalves.prefetchRow(j) }
+        }
         regressionStep(user: Int(u), item: Int(i), rating: rating)
         guard pairwise else { return }
         for _ in 0..<settings.negatives {
@@ -387,14 +365,10 @@ public struct Model: Sendable, Equatable {
     }
 
     /// One candidate negative from the configured sampler.
-    private mutating func drawNegative() -> Int32 { negativeCandidate(rng.next()) }
-
-    /// The candidate negative the sampler makes of the random number `draw`.
-    @inline(__always)
-    private func negativeCandidate(_ draw: UInt64) -> Int32 {
+    private mutating func drawNegative() -> Int32 {
         switch settings.sampler {
-        case .uniform: Int32(draw % UInt64(items.count))
-        case .popular: reservoir.events[Int(draw % UInt64(reservoir.events.count))].item
+        case .uniform: Int32(rng.next() % UInt64(items.count))
+        case .popular: reservoir.events[Int(rng.next() % UInt64(reservoir.events.count))].item
         }
     }
 

@@ -23,11 +23,11 @@ extension Model {
 
     /// Applies `events` in order, each one's rows fetched while the one
     /// before it learns, and its IDs' slots while the one before that does
-    /// (see `prefetch(_:after:)` and `prefetchIDs(user:item:)`).
+    /// (see `prefetch(user:item:)` and `prefetchIDs(user:item:)`).
     public mutating func observe(_ events: ArraySlice<RatingEvent>) {
         for n in events.indices {
             if n + 2 < events.endIndex { prefetchIDs(user: events[n + 2].user, item: events[n + 2].item) }
-            if n + 1 < events.endIndex { prefetch(events[n + 1], after: events[n]) }
+            if n + 1 < events.endIndex { prefetch(user: events[n + 1].user, item: events[n + 1].item) }
             observe(events[n])
         }
     }

@@ -248,6 +248,7 @@ uint64_t sr_groups_above(const float *scores, size_t count, float base, float th
         for (int r = 0; r < 8; r++) any |= (base + scores[g * 8 + r]) > threshold;
         groups |= (uint64_t)any << g;
     }
+    if (g * 8 == count) return groups;  // no partial run (and g may be 64: no shift by 64)
     int any = 0;
     for (size_t r = g * 8; r < count; r++) any |= (base + scores[r]) > threshold;
     return groups | (uint64_t)any << g;

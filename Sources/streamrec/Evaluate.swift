@@ -14,8 +14,11 @@ struct Evaluate: ParsableCommand {
             predict each event, then learn it: RMSE, MAE and HR@N over the stream.
           holdout:      streamrec evaluate --train train.tsv.gz --test test.tsv.gz
             learn the train file, then score the test file without learning.
-        HR@N: for every k-th event rated >= --positive-threshold, is its item in the \
-        user's top N (items seen so far, minus what the user rated)?
+        HR@N: for every k-th event rated >= --hr-threshold, is its item in the \
+        user's top N (items seen so far, minus what the user rated)? \
+        (--positive-threshold is the model's: which ratings take pairwise steps.)
+        A progress line shows on stderr while files load and the stream is \
+        learned, when stderr is a terminal.
         With --hr-every 0, and for holdout training, the item-neighbour head is \
         counted on a second thread (nothing asks for a top-N meanwhile); the model \
         learned is the same.
@@ -29,7 +32,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: ArgumentHelp("Test file for holdout evaluation.", valueName: "file"))
     var test: String?
     @OptionGroup var model: ModelOptions
-    @Option(help: "Ratings at or above this are positives for HR@N.") var positiveThreshold: Float = 8
+    @Option(help: ArgumentHelp("Ratings at or above this are the positives HR@N scores.", valueName: "rating"))
+    var hrThreshold: Float = 8
     @Option(help: "Score HR on every k-th positive; 0 turns HR off.") var hrEvery = 20
     @Option(help: "N of HR@N.") var hrN = 10
     @Option(help: ArgumentHelp("Holdout: after the train file, replay this many passes' worth of events from the reservoir (what an idle daemon does). Needs --reservoir-size.", valueName: "passes"))
@@ -52,7 +56,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         var hr = Evaluator.HitRateSettings()
-        hr.positiveThreshold = positiveThreshold
+        hr.positiveThreshold = hrThreshold
         hr.every = hrEvery
         hr.listLength = hrN
         var evaluator = Evaluator(model: Model(settings: model.settings), hitRate: hr)
@@ -62,11 +66,16 @@ struct Evaluate: ParsableCommand {
             let stride = max(1, events.count / max(1, curvePoints))
             // Read once: an @Option getter costs a generic-metadata lookup per call.
             let tracing = curve != nil || plot != nil
+            var progress = ProgressBar(total: events.count)
             let start = Clock.monotonic()
             evaluator.prequential(stream: events) { n, totals in
                 if tracing, n % stride == 0 { points.append((n, totals)) }
+                if n & 0xFFFF == 0 || n == events.count {
+                    progress.update(done: n, events: n, elapsed: Clock.monotonic() - start)
+                }
             }
             let seconds = Clock.monotonic() - start
+            progress.finish()
             report(mode: "prequential", file: stream, totals: evaluator.totals, learned: events.count, seconds: seconds)
             let windows = windowed(points)
             if let curve { try write(csv(windows), to: curve) }
@@ -82,9 +91,20 @@ struct Evaluate: ParsableCommand {
         }
     }
 
+    /// Every event of a ratings file, with a progress line over its bytes.
     private func load(_ path: String) throws -> [RatingEvent] {
         var events: [RatingEvent] = []
-        try RatingFile(path: path).forEach { events.append($0) }
+        let reader = try RatingFile(path: path)
+        var progress = ProgressBar(total: fileSize(path))
+        let start = Clock.monotonic()
+        try reader.forEach { event in
+            events.append(event)
+            if events.count & 0xFFFF == 0 {
+                progress.update(done: reader.compressedOffset, events: events.count, elapsed: Clock.monotonic() - start)
+            }
+        }
+        progress.update(done: fileSize(path), events: events.count, elapsed: Clock.monotonic() - start)
+        progress.finish()
         return events
     }
 
@@ -97,7 +117,7 @@ struct Evaluate: ParsableCommand {
         print("RMSE          \(fixed(totals.rmse, 4))")
         print("MAE           \(fixed(totals.mae, 4))")
         if totals.scored > 0 {
-            print("HR@\(hrN)         \(fixed(totals.hitRate, 4))  (\(totals.hits) hits in \(totals.scored) scored positives, every \(hrEvery)th rating >= \(positiveThreshold))")
+            print("HR@\(hrN)         \(fixed(totals.hitRate, 4))  (\(totals.hits) hits in \(totals.scored) scored positives, every \(hrEvery)th rating >= \(hrThreshold))")
         }
         print("learn speed   \(Int(Double(learned) / max(seconds, 1e-9))) events/s (\(learned) events in \(fixed(seconds, 3)) s\(totals.scored > 0 ? ", HR scoring included" : ""))")
     }

@@ -26,6 +26,7 @@ final class DiskTroubleTests: XCTestCase {
     func testDataDirectoryDeletedWhileRunning() throws {
         let dir = e2eTemporaryDirectory(self)
         let runner = try E2EDaemonRunner(dataDirectory: dir)
+        addTeardownBlock { runner.stop() }
         let client = try runner.client()
         observe(client, 50, tag: "a")
         XCTAssertEqual(E2E.ask(client, E2E.op("snapshot"))?["ok"], .bool(true))

@@ -5,9 +5,10 @@ import StreamRecServer
 import XCTest
 
 final class EndToEndBinaryTests: XCTestCase {
-    /// The same events pushed as JSON objects to one daemon and as binary frames to another leave identical models (final snapshots compared field by field).
+    /// The same events pushed as JSON objects to one daemon and as binary frames to another leave identical models
+    /// (final snapshots compared field by field, ranking and neighbour heads included).
     func testJSONAndBinaryIngestGiveIdenticalModels() throws {
-        let data = E2EDataset()
+        let data = E2EDataset(topRating: 10)
         var models: [Model] = []
         for binary in [false, true] {
             let directory = e2eTemporaryDirectory(self, binary ? "binary" : "json")
@@ -29,6 +30,7 @@ final class EndToEndBinaryTests: XCTestCase {
             models.append(try Model.load(from: snapshot))
         }
         XCTAssertEqual(models[0].eventsApplied, UInt64(data.events.count))
+        XCTAssertGreaterThan(models[0].neighbourHead.liked.count, 10, "no likes: the heads that learn from positives were not compared")
         XCTAssertEqual(models[0], models[1])
     }
 

@@ -14,12 +14,14 @@ final class EndToEndLearningTests: XCTestCase {
         return runner
     }
 
-    /// `observe` over the wire returns, event for event, exactly the prediction the in-process evaluator makes before learning it.
+    /// `observe` over the wire returns, event for event, exactly the prediction the in-process evaluator makes
+    /// before learning it, so RMSE and MAE from the wire's priors equal the evaluator's own totals.
     func testObservePriorsOverTheWireEqualTheEvaluators() throws {
         let runner = try startDaemon(e2eTemporaryDirectory(self))
         let client = try runner.client()
         var evaluator = Evaluator(model: Model(settings: DaemonConfig().model))
         var rng = SplitMix64(seed: 11)
+        var squaredError = 0.0, absoluteError = 0.0
         for n in 0..<400 {
             let event = RatingEvent(user: .number(rng.next() % 40), item: .number(rng.next() % 60),
                                     rating: Float(rng.next() % 10 + 1))
@@ -27,7 +29,15 @@ final class EndToEndLearningTests: XCTestCase {
             let expected = evaluator.model.predict(user: event.user, item: event.item).score
             evaluator.prequential(event)
             XCTAssertEqual(reply["prior"], JSONValue.number(expected), "event #\(n)")
+            let prior = try XCTUnwrap(reply["prior"]?.double, "event #\(n)")
+            // The evaluator adds up Double(Float prediction) - Double(rating); the reply's number is that Float.
+            let error = Double(Float(prior)) - Double(event.rating)
+            squaredError += error * error
+            absoluteError += abs(error)
         }
+        XCTAssertEqual(evaluator.totals.events, 400)
+        XCTAssertEqual((squaredError / 400).squareRoot(), evaluator.totals.rmse, accuracy: 1e-12)
+        XCTAssertEqual(absoluteError / 400, evaluator.totals.mae, accuracy: 1e-12)
         let stats = try XCTUnwrap(E2E.ask(client, E2E.op("stats")))
         XCTAssertEqual(stats["model_events"]?.double, 400)
     }
@@ -44,7 +54,7 @@ final class EndToEndLearningTests: XCTestCase {
         pusher.send(batchesOf: 10, data.events[...])
         let client = try first.client()
         let idleBefore = try XCTUnwrap(E2E.waitForApplied(client, data.events.count))
-        XCTAssertLessThanOrEqual(idleBefore["events_replayed"]?.double ?? -1, Double(3 * data.events.count))
+        XCTAssertLessThanOrEqual(try XCTUnwrap(idleBefore["events_replayed"]?.double), Double(3 * data.events.count))
         E2E.waitForStats(client, "replay to finish") {
             $0["events_replayed"]?.double == Double(3 * data.events.count)
         }

@@ -190,14 +190,17 @@ struct E2EDataset {
     var events: [RatingEvent] = []
 
     /// `users` numeric users; user u rates `perUser` distinct items out of
-    /// `items` numbered from `firstItem`; plus a text-ID user rating a text-ID item.
-    init(users: ClosedRange<UInt64> = 1...12, items: UInt64 = 30, perUser: UInt64 = 8,
+    /// `items` numbered from `firstItem`, with ratings 1...`topRating`; plus a
+    /// text-ID user rating a text-ID item. (With `topRating` 10 some ratings
+    /// reach the default positive threshold, 8, so the pairwise steps and the
+    /// neighbour head learn too.)
+    init(users: ClosedRange<UInt64> = 1...12, items: UInt64 = 30, perUser: UInt64 = 8, topRating: UInt64 = 5,
          firstItem: UInt64 = 100, textUser: String = "alice", textItem: String = "widget-\u{3b1}") {
         for u in users {
             for j in 0..<perUser {
                 // 7 is coprime to 30, so j ↦ 7j mod 30 hits distinct items.
                 let item = firstItem + (u * 3 + j * 7) % items
-                events.append(RatingEvent(user: .number(u), item: .number(item), rating: Float((u + j) % 5 + 1)))
+                events.append(RatingEvent(user: .number(u), item: .number(item), rating: Float((u + j) % topRating + 1)))
             }
         }
         events.append(RatingEvent(user: .text(textUser), item: .number(firstItem), rating: 5, timestamp: 1_700_000_000))

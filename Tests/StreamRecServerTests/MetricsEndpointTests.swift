@@ -80,6 +80,7 @@ final class MetricsEndpointTests: XCTestCase {
     func testReadinessFlipsOnlyAfterRestore() throws {
         let dir = e2eTemporaryDirectory(self)
         let first = try E2EDaemonRunner(dataDirectory: dir)
+        addTeardownBlock { first.stop() }
         let pusher = try first.pusher()
         pusher.send(batchesOf: 10, E2EDataset().events[...])
         E2E.waitForApplied(try first.client(), E2EDataset().events.count)
@@ -90,6 +91,7 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(httpGet(server.address, "/health/live")?.status, 200)
         XCTAssertEqual(httpGet(server.address, "/health/ready")?.status, 503, "ready before any restore")
         let second = try E2EDaemonRunner(dataDirectory: dir, telemetry: telemetry)
+        addTeardownBlock { second.stop() }
         XCTAssertEqual(httpGet(server.address, "/health/ready")?.status, 200)
         let stats = try XCTUnwrap(E2E.ask(try second.client(), E2E.op("stats")))
         XCTAssertEqual(stats["model_events"]?.double, Double(E2EDataset().events.count), "ready, but the snapshot was not restored")

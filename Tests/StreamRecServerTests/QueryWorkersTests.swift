@@ -38,6 +38,9 @@ final class QueryWorkersTests: XCTestCase {
             }
             return "\(stop) \(text)"
         }
+        // Released first, so that a failed check never leaves the worker stuck and `stop` waiting for it.
+        defer { pool.stop() }
+        defer { release.signal() }
         let heavyReply = Mutex<String?>(nil)
         let heavy = TestThreads(1) { _ in
             let reply = try? self.ask(endpoint, "heavy")
@@ -51,7 +54,6 @@ final class QueryWorkersTests: XCTestCase {
         release.signal()
         XCTAssertTrue(heavy.finished(within: 10))
         XCTAssertEqual(heavyReply.withLock { $0 }, "worker heavy")
-        pool.stop()
     }
 
     /// Many REQ clients at once, half answered at the front and half by workers, each get their own replies.
@@ -59,6 +61,7 @@ final class QueryWorkersTests: XCTestCase {
         let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, stop in
             text.hasPrefix("heavy") && stop == .front ? nil : "\(stop) \(text)"
         }
+        defer { pool.stop() }
         let wrong = ManagedCounter(), right = ManagedCounter()
         let clients = TestThreads(16) { c in
             guard let client = try? QueryClient(endpoint: endpoint, timeout: 10) else { return wrong.increment() }
@@ -72,7 +75,6 @@ final class QueryWorkersTests: XCTestCase {
         XCTAssertTrue(clients.finished(within: 60))
         XCTAssertEqual(wrong.value, 0)
         XCTAssertEqual(right.value, 1600)
-        pool.stop()
     }
 
     /// A request neither the front nor a worker answers goes through a worker to the loop's endpoint and its reply comes back.
@@ -85,6 +87,7 @@ final class QueryWorkersTests: XCTestCase {
         let (pool, endpoint) = try startPool(workers: 1, context: context) { text, stop in
             text == "observe" ? nil : "\(stop) \(text)"
         }
+        defer { pool.stop() }
         let reply = Mutex<String?>(nil)
         let asking = TestThreads(1) { _ in
             let answer = try? self.ask(endpoint, "observe")
@@ -95,18 +98,19 @@ final class QueryWorkersTests: XCTestCase {
         try loop.send("loop observe")
         XCTAssertTrue(asking.finished(within: 10))
         XCTAssertEqual(reply.withLock { $0 }, "loop observe")
-        pool.stop()
     }
 
     /// The front and worker threads carry names the kernel shows (`top -H`, /proc).
     func testThreadsAreNamedForTheKernel() throws {
+        // Only this pool's threads count, not those of another pool or daemon in this process.
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [])
         let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, stop in "\(stop) \(text)" }
         defer { pool.stop() }
         XCTAssertEqual(try ask(endpoint, "light"), "front light")  // the front thread is up
         var names: Set<String> = []
         let deadline = Date().addingTimeInterval(5)
         while !names.isSuperset(of: ["sr-front", "sr-query-0", "sr-query-1"]), Date() < deadline {
-            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            let tasks = Set((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []).subtracting(before)
             names = Set(tasks.compactMap { task in
                 (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?
                     .trimmingCharacters(in: .whitespacesAndNewlines)

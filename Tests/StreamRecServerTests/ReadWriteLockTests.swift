@@ -4,14 +4,16 @@ import StreamRecServer
 import XCTest
 
 final class ReadWriteLockTests: XCTestCase {
-    /// Readers scanning rows while a writer rewrites them never see a row whose floats disagree (a torn row); this fails if the lock is bypassed.
+    /// Readers scanning rows while a writer rewrites them never see a row whose floats disagree (a torn row); the
+    /// readers run only while the writer writes and must see it change the rows, so the test fails if the lock is
+    /// bypassed.
     func testConcurrentReadersNeverSeeTornRows() {
         var table = FactorTable(dimension: 64)
         table.values = [Float](repeating: 0, count: 256 * table.stride)
         let shared = ReadWriteLock(table)
         let stop = ManagedFlag()
-        let torn = ManagedCounter(), reads = ManagedCounter()
-        let writer = Thread {
+        let passes = ManagedCounter(), torn = ManagedCounter(), changes = ManagedCounter()
+        let writer = TestThreads(1) { _ in
             var value: Float = 1
             while !stop.isSet {
                 for row in 0..<256 {
@@ -21,23 +23,30 @@ final class ReadWriteLockTests: XCTestCase {
                     }
                     value += 1
                 }
+                passes.increment()
             }
         }
+        // Readers start once every row has been written, and read until the writer has made 200 more passes.
+        while passes.value < 1 { usleep(100) }
         let readers = TestThreads(2) { _ in
-            for n in 0..<4000 {
+            var seen = [Float](repeating: 0, count: 256)
+            var n = 0
+            while passes.value < 201 {
                 let row = n % 256
-                let consistent = shared.read { table -> Bool in
+                n += 1
+                let (consistent, first) = shared.read { table -> (Bool, Float) in
                     let first = table.values[row * table.stride]
-                    return (0..<table.stride).allSatisfy { table.values[row * table.stride + $0] == first }
+                    return ((0..<table.stride).allSatisfy { table.values[row * table.stride + $0] == first }, first)
                 }
                 if !consistent { torn.increment() }
-                reads.increment()
+                if first != seen[row] { changes.increment() }
+                seen[row] = first
             }
         }
-        writer.start()
-        XCTAssertTrue(readers.finished(within: 60))
+        XCTAssertTrue(readers.finished(within: 120))
         stop.set()
-        XCTAssertEqual(reads.value, 8000)
+        XCTAssertTrue(writer.finished(within: 10))
+        XCTAssertGreaterThan(changes.value, 1_000, "the readers did not overlap the writer")
         XCTAssertEqual(torn.value, 0, "readers saw torn rows")
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Asks streamrecd for stats, a user's top items and a prediction, over CURVE when keys are set.
 
-Environment: STREAMREC_REP (default tcp://127.0.0.1:5556) and the same CURVE
+Environment: EXAMPLE_REP (default tcp://127.0.0.1:5556) and the same CURVE
 variables as producer.py (this client's key must be on the daemon's client-keys).
 """
 import json
@@ -17,7 +17,7 @@ def main():
     req.setsockopt(zmq.RCVTIMEO, 5000)
     req.setsockopt(zmq.LINGER, 0)
     curve(req)
-    req.connect(os.environ.get("STREAMREC_REP", "tcp://127.0.0.1:5556"))
+    req.connect(os.environ.get("EXAMPLE_REP", "tcp://127.0.0.1:5556"))
     for request in ({"op": "stats"}, {"op": "top", "user": 1, "n": 5}, {"op": "predict", "user": 1, "item": 2}):
         req.send_json(request)
         reply = req.recv_json()

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Pushes random ratings to streamrecd's ingest socket, over CURVE when keys are set.
 
-Environment: STREAMREC_PULL (default tcp://127.0.0.1:5555), STREAMREC_EVENTS
-(how many, default 10000), and for CURVE: STREAMREC_SERVER_KEY (the daemon's
-public key) plus STREAMREC_CLIENT_SECRET (this producer's secret key), each a
+Environment: EXAMPLE_PULL (default tcp://127.0.0.1:5555), EXAMPLE_EVENTS
+(how many, default 10000), and for CURVE: EXAMPLE_SERVER_KEY (the daemon's
+public key) plus EXAMPLE_CLIENT_SECRET (this producer's secret key), each a
 Z85 key or a file holding one (as `streamrec keygen --out NAME` writes them).
 """
 import os
@@ -21,11 +21,11 @@ def key(value):
 
 
 def curve(socket):
-    """Makes `socket` a CURVE client when STREAMREC_SERVER_KEY is set."""
-    server = key(os.environ.get("STREAMREC_SERVER_KEY"))
+    """Makes `socket` a CURVE client when EXAMPLE_SERVER_KEY is set."""
+    server = key(os.environ.get("EXAMPLE_SERVER_KEY"))
     if not server:
         return
-    secret = key(os.environ["STREAMREC_CLIENT_SECRET"])
+    secret = key(os.environ["EXAMPLE_CLIENT_SECRET"])
     socket.curve_serverkey = server.encode()
     socket.curve_secretkey = secret.encode()
     socket.curve_publickey = zmq.curve_public(secret.encode())
@@ -34,8 +34,8 @@ def curve(socket):
 def main():
     push = zmq.Context.instance().socket(zmq.PUSH)
     curve(push)
-    push.connect(os.environ.get("STREAMREC_PULL", "tcp://127.0.0.1:5555"))
-    total = int(os.environ.get("STREAMREC_EVENTS", "10000"))
+    push.connect(os.environ.get("EXAMPLE_PULL", "tcp://127.0.0.1:5555"))
+    total = int(os.environ.get("EXAMPLE_EVENTS", "10000"))
     rng = random.Random(1)
     for start in range(0, total, 100):
         batch = [{"user": rng.randrange(500), "item": rng.randrange(200), "rating": rng.randint(1, 10),

@@ -14,7 +14,7 @@ struct StreamRec: ParsableCommand {
           streamrec top 42                user 42's top 10 items
           streamrec predict 42 7          how user 42 would rate item 7
           streamrec stats                 counters, sizes, last snapshot
-          streamrec inspect data/snapshot-<ms>.srs   check one snapshot or log file offline
+          streamrec inspect FILE          check a snapshot (.srs) or log segment (.srl)
         """,
         subcommands: [Push.self, Bench.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self,
                       Snapshot.self, Keygen.self, Inspect.self]

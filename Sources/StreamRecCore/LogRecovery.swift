@@ -9,8 +9,9 @@ import Glibc
 /// - a bad record with nothing needed after it is a torn tail (the process
 ///   died mid-write, or power loss dropped unsynced pages): with `repair` the
 ///   file is truncated to its last intact record, and recovery goes on;
-/// - the next segment starting later than the next record needed is a gap
-///   (damage in the middle, or records dropped while the disk was failing):
+/// - the next segment starting later than the next record needed, by its
+///   name or by its header, is a gap (damage in the middle, or records
+///   dropped while the disk was failing):
 ///   replay stops there, because applying later records to a model that
 ///   missed earlier ones would build a model no real history produced. With
 ///   `repair` the segments after the gap are renamed `*.damaged` (kept for a
@@ -77,9 +78,17 @@ public enum LogRecovery {
             let limit = n + 1 < segments.count ? segments[n + 1].first : UInt64.max
             let scan: LogSegmentScan
             let from = next
+            // Set when the segment's first record needed comes after `next`
+            // (its header starts later than its name says): the records in
+            // between are missing, so none of this segment applies.
+            var skipsAhead = false
             do {
                 scan = try bytes.withUnsafeBytes { raw in
                     try LogSegmentReader.scan(raw, from: from) { sequence, record in
+                        guard !skipsAhead, sequence == next || sequence >= limit else {
+                            skipsAhead = true
+                            return
+                        }
                         guard sequence < limit else {
                             report.recordsSkipped += 1
                             return
@@ -103,6 +112,13 @@ public enum LogRecovery {
                     report.warnings.append("log segment \(segment.path) is unusable: \(error)")
                     quarantine(segment.path, repair: repair, &report)
                 }
+                continue
+            }
+            if skipsAhead {
+                report.gapAt = next
+                report.warnings.append("log gap: log segment \(segment.path) starts at \(scan.first), its name at "
+                    + "\(segment.first); records \(next) ..< \(scan.first) are missing and events after sequence \(next) are not recovered")
+                quarantine(segment.path, repair: repair, &report)
                 continue
             }
             report.segmentsRead += 1

@@ -104,6 +104,61 @@ final class EngineTests: XCTestCase {
         assertFailure(query(&engine, #"{"op":"top"}"#), contains: "user")
     }
 
+    /// The IDs of a top or similar reply's items, in order.
+    private func items(_ reply: JSONValue, file: StaticString = #filePath, line: UInt = #line) -> [String] {
+        guard case .array(let list)? = reply["items"] else {
+            XCTFail("no items: \(reply.text)", file: file, line: line)
+            return []
+        }
+        return list.map { $0["item"]?.text ?? "?" }
+    }
+
+    /// An engine holding users 1–30 who rated items 100–139 (every rating a like for some user), so filters,
+    /// anonymous users and similar items have a model to answer from.
+    private func catalogue() -> Engine {
+        var engine = makeEngine(maxMessageBytes: 1 << 16)
+        var events: [String] = []
+        for u in 1...30 {
+            for j in 0..<12 { events.append(#"{"user":\#(u),"item":\#(100 + (u * 3 + j * 7) % 40),"rating":\#(1 + (u + j) % 10)}"#) }
+        }
+        XCTAssertNil(ingest(&engine, "[" + events.joined(separator: ",") + "]"))
+        return engine
+    }
+
+    /// `top` over the wire honours `exclude` and `candidates` (unknown candidates ignored), folds in an anonymous
+    /// user from `items` exactly as `Model.top` does and leaves the given items out, and `similar` answers what
+    /// `Model.similar` does; each one's bad input gets an `ok:false` reply naming the field.
+    func testFiltersAnonymousUsersAndSimilar() throws {
+        var engine = catalogue()
+        let full = items(query(&engine, #"{"op":"top","user":1,"n":20}"#))
+        guard full.count == 20 else { return XCTFail("top-20 of 40 items: \(full)") }
+        let excluded = items(query(&engine, #"{"op":"top","user":1,"n":20,"exclude":[\#(full[0]),\#(full[1])]}"#))
+        XCTAssertEqual(excluded, Array(full.dropFirst(2)) + excluded.suffix(2), "exclude drops exactly the listed items")
+        XCTAssertFalse(excluded.contains(full[0]) || excluded.contains(full[1]))
+        let picked = items(query(&engine, #"{"op":"top","user":1,"n":10,"candidates":[\#(full[5]),\#(full[2]),999999,\#(full[9])]}"#))
+        XCTAssertEqual(picked, [full[2], full[5], full[9]], "candidates keep the full list's order; unknown ones are ignored")
+
+        let anonymous = query(&engine, #"{"op":"top","items":[100,{"item":107,"rating":9},114],"n":5}"#)
+        XCTAssertEqual(anonymous["source"], .string("model"))
+        let expected = engine.model.top(TopQuery(.anonymous([(.number(100), nil), (.number(107), 9), (.number(114), nil)]), n: 5))
+        XCTAssertEqual(items(anonymous), expected.items.map { Engine.json($0.item).text })
+        XCTAssertTrue(Set(items(anonymous)).isDisjoint(with: ["100", "107", "114"]), "the given items are left out")
+        XCTAssertEqual(query(&engine, #"{"op":"top","items":[424242],"n":3}"#)["source"], .string("popular"))
+
+        let similar = query(&engine, #"{"op":"similar","item":100,"n":4}"#)
+        XCTAssertEqual(similar["ok"], .bool(true))
+        let nearest = try XCTUnwrap(engine.model.similar(item: .number(100), n: 4))
+        XCTAssertEqual(items(similar), nearest.map { Engine.json($0.item).text })
+        XCTAssertFalse(items(similar).contains("100"), "an item is not its own neighbour")
+
+        assertFailure(query(&engine, #"{"op":"similar","item":424242}"#), contains: "unknown item")
+        assertFailure(query(&engine, #"{"op":"similar"}"#), contains: "item")
+        assertFailure(query(&engine, #"{"op":"top","user":1,"exclude":7}"#), contains: "exclude")
+        assertFailure(query(&engine, #"{"op":"top","user":1,"candidates":"all"}"#), contains: "candidates")
+        assertFailure(query(&engine, #"{"op":"top","user":1,"items":[100]}"#), contains: "either")
+        assertFailure(query(&engine, #"{"op":"top","items":[{"item":100}]}"#), contains: "rating")
+    }
+
     /// popular lists items by distinct raters with integer IDs as numbers and text IDs as strings.
     func testPopular() {
         var engine = trained()

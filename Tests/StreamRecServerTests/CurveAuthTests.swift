@@ -1,6 +1,7 @@
 // CURVE over real loopback sockets: a daemon with a server key and two
 // allow-lists, clients with listed and unlisted keys.
 
+import Foundation
 import StreamRecCore
 import StreamRecServer
 import XCTest
@@ -53,9 +54,19 @@ final class CurveAuthTests: XCTestCase {
         let unlisted = try pusher(runner, stranger)
         let wrongList = try pusher(runner, queryClient)
         let listed = try pusher(runner, producer)
-        for sender in [unlisted, wrongList] { _ = try sender.socket.send(Array(#"{"user":1,"item":2,"rating":3}"#.utf8), dontWait: true) }
+        for sender in [unlisted, wrongList] {
+            // Queued on the socket (it waits for its handshake), so only the daemon's refusal keeps it out.
+            XCTAssertTrue(try sender.socket.send(Array(#"{"user":1,"item":2,"rating":3}"#.utf8), dontWait: true))
+        }
         listed.send(#"{"user":7,"item":8,"rating":9}"#)
         let stats = E2E.waitForApplied(try client(runner, queryClient), 1)
+        // A refusal on the ingest socket is logged (one line a second per socket), so the handshakes were answered.
+        let deadline = Date().addingTimeInterval(5)
+        while !runner.logs.lines.contains(where: { $0.contains("CURVE: refused") && $0.contains("ingest") }), Date() < deadline {
+            usleep(10_000)
+        }
+        XCTAssertTrue(runner.logs.lines.contains { $0.contains("CURVE: refused") && $0.contains("ingest") },
+                      runner.logs.lines.joined(separator: "\n"))
         usleep(200_000)  // time for any refused message to have slipped through, were it admitted
         let later = try client(runner, queryClient).request(E2E.op("stats"))
         XCTAssertEqual(stats?["events_received"]?.double, 1)

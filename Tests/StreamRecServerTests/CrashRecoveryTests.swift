@@ -16,27 +16,6 @@ final class CrashRecoveryTests: XCTestCase {
     /// Events per second the producer pushes (batches of 10 every 2 ms).
     static let pushRate = 5_000
 
-    private func launch(_ dir: String, logs: String, tag: String, _ arguments: [String],
-                        shellPrefix: String? = nil) throws -> E2EDaemonProcess {
-        guard let executable = E2EExecutable.url("streamrecd") else {
-            XCTFail("streamrecd not found next to the test bundle; build it first: swift build --build-tests")
-            throw DaemonError("no streamrecd executable")
-        }
-        var attempt = 1
-        while true {
-            do {
-                let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dir, logDirectory: logs,
-                                                  tag: "\(tag)-\(attempt)", arguments: arguments,
-                                                  shellPrefix: shellPrefix)
-                addTeardownBlock { daemon.killIfRunning() }
-                return daemon
-            } catch let error as E2EDaemonProcess.Exited where attempt < 3 {
-                print("streamrecd (\(tag)) exited at start, retrying with other ports: \(error)")
-                attempt += 1
-            }
-        }
-    }
-
     /// Pushes batches of 10 events at `pushRate` on its own thread until
     /// stopped; counts only what the PUSH socket accepted.
     final class Producer: @unchecked Sendable {
@@ -90,7 +69,7 @@ final class CrashRecoveryTests: XCTestCase {
         var result = Round(policy: policy)
         let tag = "\(policy)-\(round)"
         let args = ["--fsync", policy, "--snapshot-interval", "0.3"]
-        let daemon = try launch(dir, logs: logs, tag: tag, args)
+        let daemon = try launchDaemon(dir, logs: logs, tag: tag, arguments: args)
         let client = try daemon.client(timeout: 5)
         let before = Int(E2E.ask(client, E2E.op("stats"))?["model_events"]?.double ?? -1)
         let producer = try Producer(endpoint: daemon.pullEndpoint, tag: tag)
@@ -123,7 +102,7 @@ final class CrashRecoveryTests: XCTestCase {
         try FileManager.default.copyItem(atPath: dir, toPath: copy)
         defer { try? FileManager.default.removeItem(atPath: copy) }
 
-        let restarted = try launch(dir, logs: logs, tag: tag + "-restart", args)
+        let restarted = try launchDaemon(dir, logs: logs, tag: tag + "-restart", arguments: args)
         let client2 = try restarted.client()
         let stats = try XCTUnwrap(E2E.ask(client2, E2E.op("stats")))
         result.recovered = Int(stats["model_events"]?.double ?? -1) - before

@@ -58,13 +58,10 @@ final class DiskTroubleTests: XCTestCase {
     /// Writes failing with EFBIG (ulimit -f, like a full disk) set log_error and snapshot_error, keep the earlier
     /// snapshot loadable, and lose no event: a kill -9 afterwards recovers all of them from the retried log.
     func testWriteFailuresKeepSnapshotAndLoseNothing() throws {
-        guard let executable = E2EExecutable.url("streamrecd") else { return XCTFail("streamrecd not built") }
         let dir = e2eTemporaryDirectory(self)
         let logs = e2eTemporaryDirectory(self, "logs")
         // dash counts ulimit -f in 512-byte blocks: every file is capped at 32 KiB.
-        let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dir, logDirectory: logs, tag: "efbig",
-                                          arguments: ["--factors", "2"], shellPrefix: "ulimit -f 64")
-        addTeardownBlock { daemon.killIfRunning() }
+        let daemon = try launchDaemon(dir, logs: logs, tag: "efbig", arguments: ["--factors", "2"], shellPrefix: "ulimit -f 64")
         let client = try daemon.client()
         let pusher = try E2EPusher(daemon.pullEndpoint)
         func events(_ range: Range<Int>) -> ArraySlice<RatingEvent> {
@@ -91,8 +88,7 @@ final class DiskTroubleTests: XCTestCase {
         XCTAssertEqual(E2E.ask(client, E2E.op("popular", ("n", .number("1"))))?["ok"], .bool(true), "still serving")
 
         XCTAssertTrue(daemon.crash())
-        let restarted = try E2EDaemonProcess(executable: executable, dataDirectory: dir, logDirectory: logs, tag: "efbig-restart")
-        addTeardownBlock { restarted.killIfRunning() }
+        let restarted = try launchDaemon(dir, logs: logs, tag: "efbig-restart")
         XCTAssertEqual(E2E.ask(try restarted.client(), E2E.op("stats"))?["model_events"]?.double, 2000,
                        "snapshot + retried log recover every event")
     }

@@ -12,35 +12,6 @@ import XCTest
 import ZeroMQ
 
 final class EndToEndProcessTests: XCTestCase {
-    private func streamrecd() throws -> URL {
-        guard let url = E2EExecutable.url("streamrecd") else {
-            XCTFail("""
-                streamrecd not found next to the test bundle (looked in \(Bundle.main.bundleURL.path) and its parent); \
-                build it first: swift build --build-tests
-                """)
-            throw DaemonError("no streamrecd executable")
-        }
-        return url
-    }
-
-    /// Starts streamrecd on fresh ports; retries when it could not start (a
-    /// port found free was taken by someone else before the daemon bound it).
-    private func launch(_ dataDirectory: String, logs: String, tag: String, arguments: [String] = []) throws -> E2EDaemonProcess {
-        let executable = try streamrecd()
-        var attempt = 1
-        while true {
-            do {
-                let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dataDirectory,
-                                                  logDirectory: logs, tag: "\(tag)-\(attempt)", arguments: arguments)
-                addTeardownBlock { daemon.killIfRunning() }
-                return daemon
-            } catch let error as E2EDaemonProcess.Exited where attempt < 3 {
-                print("streamrecd (\(tag)) exited at start, retrying with other ports: \(error)")
-                attempt += 1
-            }
-        }
-    }
-
     private func answers(_ client: QueryClient, _ queries: [JSONValue],
                          file: StaticString = #filePath, line: UInt = #line) -> [String] {
         queries.map { query in
@@ -54,7 +25,7 @@ final class EndToEndProcessTests: XCTestCase {
         let logs = e2eTemporaryDirectory(self, "logs")
         let data = E2EDataset()
 
-        let first = try launch(dir, logs: logs, tag: "first")
+        let first = try launchDaemon(dir, logs: logs, tag: "first")
         let pusher = try E2EPusher(first.pullEndpoint)
         let half = data.events.count / 2
         pusher.send(objects: data.events[..<half])
@@ -76,7 +47,7 @@ final class EndToEndProcessTests: XCTestCase {
         XCTAssertEqual(snapshots.count, 1, "expected the final snapshot: \(snapshots)")
         XCTAssertTrue(first.stderr.contains("final snapshot written"), first.stderr)
 
-        let second = try launch(dir, logs: logs, tag: "second")
+        let second = try launchDaemon(dir, logs: logs, tag: "second")
         let client2 = try second.client()
         let stats = try XCTUnwrap(E2E.ask(client2, E2E.op("stats")))
         XCTAssertEqual(stats["model_events"]?.double, Double(data.events.count))
@@ -99,7 +70,7 @@ final class EndToEndProcessTests: XCTestCase {
         let data = E2EDataset()
         let split = 60
 
-        let first = try launch(dir, logs: logs, tag: "writer")
+        let first = try launchDaemon(dir, logs: logs, tag: "writer")
         let pusher = try E2EPusher(first.pullEndpoint)
         let client = try first.client()
         pusher.send(batchesOf: 20, data.events[..<split])
@@ -129,7 +100,7 @@ final class EndToEndProcessTests: XCTestCase {
         bytes[bytes.count / 2] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: pathB))
 
-        let second = try launch(dir, logs: logs, tag: "restorer")
+        let second = try launchDaemon(dir, logs: logs, tag: "restorer")
         let client2 = try second.client()
         let stats = try XCTUnwrap(E2E.ask(client2, E2E.op("stats")))
         XCTAssertEqual(stats["snapshot"]?["path"], .string(pathA), stats.text)
@@ -156,7 +127,7 @@ final class EndToEndProcessTests: XCTestCase {
     func testSigtermUnderLoadKeepsEveryAppliedEvent() throws {
         let dir = e2eTemporaryDirectory(self)
         let logs = e2eTemporaryDirectory(self, "logs")
-        let daemon = try launch(dir, logs: logs, tag: "load", arguments: ["--shutdown-timeout", "3"])
+        let daemon = try launchDaemon(dir, logs: logs, tag: "load", arguments: ["--shutdown-timeout", "3"])
         let producer = LoadProducer(endpoint: daemon.pullEndpoint)
         defer { producer.stop() }
         E2E.waitForApplied(try daemon.client(), 5_000, timeout: 20)

@@ -360,6 +360,31 @@ enum E2EExecutable {
 
 private final class E2EExecutableAnchor {}
 
+extension XCTestCase {
+    /// Starts `streamrecd` as a child process (`E2EDaemonProcess`), killed when
+    /// the test ends. A daemon that exits at start is tried again, up to three
+    /// times: another process may take a port between `freePort()` and the bind.
+    func launchDaemon(_ dataDirectory: String, logs: String, tag: String, arguments: [String] = [],
+                      shellPrefix: String? = nil) throws -> E2EDaemonProcess {
+        guard let executable = E2EExecutable.url("streamrecd") else {
+            XCTFail("streamrecd not found next to the test bundle; build it first: swift build --build-tests")
+            throw DaemonError("no streamrecd executable")
+        }
+        var attempt = 1
+        while true {
+            do {
+                let daemon = try E2EDaemonProcess(executable: executable, dataDirectory: dataDirectory, logDirectory: logs,
+                                                  tag: "\(tag)-\(attempt)", arguments: arguments, shellPrefix: shellPrefix)
+                addTeardownBlock { daemon.killIfRunning() }
+                return daemon
+            } catch let error as E2EDaemonProcess.Exited where attempt < 3 {
+                print("streamrecd (\(tag)) exited at start, retrying with other ports: \(error)")
+                attempt += 1
+            }
+        }
+    }
+}
+
 /// One `streamrecd` child process with its own ports; stdout and stderr go to files.
 final class E2EDaemonProcess {
     let process = Process()

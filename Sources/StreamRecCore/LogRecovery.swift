@@ -62,15 +62,15 @@ public enum LogRecovery {
             }
             if segment.first > next {
                 report.gapAt = next
-                report.warnings.append("log gap: records \(next) ..< \(segment.first) are missing; "
-                    + "events after sequence \(next) are not recovered")
+                report.warnings.append("log gap: records \(next) ..< \(segment.first) are missing (log segment "
+                    + "\(segment.path) starts at \(segment.first)); events after sequence \(next) are not recovered")
                 quarantine(segment.path, repair: repair, &report)
                 continue
             }
             let bytes: [UInt8]
             do { bytes = try AtomicFile.read(segment.path) } catch {
                 report.gapAt = next
-                report.warnings.append("cannot read log segment: \(error)")
+                report.warnings.append("log gap: cannot read log segment: \(error); events after sequence \(next) are not recovered")
                 continue
             }
             // A later segment starting inside this one superseded its tail:
@@ -109,16 +109,19 @@ public enum LogRecovery {
                     if repair { unlink(segment.path) }
                 } else {
                     report.gapAt = next
-                    report.warnings.append("log segment \(segment.path) is unusable: \(error)")
-                    quarantine(segment.path, repair: repair, &report)
+                    report.warnings.append("log segment \(segment.path) is unusable: \(error); "
+                        + "events after sequence \(next) are not recovered")
+                    quarantine(segment.path, because: "is damaged", repair: repair, &report)
                 }
                 continue
             }
-            if skipsAhead {
+            // Also a segment holding no record from `next` on (only its header, or
+            // a first needed record that is damaged) whose header starts later.
+            if skipsAhead || (scan.first > from && scan.first < limit) {
                 report.gapAt = next
                 report.warnings.append("log gap: log segment \(segment.path) starts at \(scan.first), its name at "
                     + "\(segment.first); records \(next) ..< \(scan.first) are missing and events after sequence \(next) are not recovered")
-                quarantine(segment.path, repair: repair, &report)
+                quarantine(segment.path, because: "is damaged", repair: repair, &report)
                 continue
             }
             report.segmentsRead += 1
@@ -140,8 +143,11 @@ public enum LogRecovery {
         return report
     }
 
-    private static func quarantine(_ path: String, repair: Bool, _ report: inout Report) {
-        report.warnings.append("log segment \(path) follows a gap; \(repair ? "renamed to \(path).damaged" : "not read")")
+    /// Sets a segment aside (renamed `*.damaged` with `repair`), saying why:
+    /// it follows a gap, or the gap is in it.
+    private static func quarantine(_ path: String, because reason: String = "follows a gap", repair: Bool,
+                                   _ report: inout Report) {
+        report.warnings.append("log segment \(path) \(reason); \(repair ? "renamed to \(path).damaged" : "not read")")
         if repair { rename(path, path + ".damaged") }
     }
 }

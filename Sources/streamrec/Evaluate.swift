@@ -17,8 +17,8 @@ struct Evaluate: ParsableCommand {
         HR@N: for every k-th event rated >= --hr-threshold, is its item in the \
         user's top N (items seen so far, minus what the user rated)? \
         (--positive-threshold is the model's: which ratings take pairwise steps.)
-        A progress line shows on stderr while files load and the stream is \
-        learned, when stderr is a terminal.
+        A progress line shows on stderr while files load and while a prequential \
+        stream is learned, when stderr is a terminal.
         With --hr-every 0, and for holdout training, the item-neighbour head is \
         counted on a second thread (nothing asks for a top-N meanwhile); the model \
         learned is the same.

@@ -11,7 +11,7 @@ struct ProgressBar {
     init(total: Int) { self.total = total }
 
     mutating func update(done: Int, events: Int, elapsed: Double) {
-        guard enabled, elapsed - lastDraw > 0.1 || done >= total else { return }
+        guard enabled, elapsed - lastDraw > 0.1 || (total > 0 && done >= total) else { return }
         lastDraw = elapsed
         let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
         let width = 30

@@ -126,7 +126,7 @@ final class LogRecoveryMessageTests: XCTestCase {
         XCTAssertTrue(exists(after + ".damaged"))
         XCTAssertEqual(report.warnings.count, 3, "\(report.warnings)")
         assertWarning(report, contains: ["log segment \(bad) is unusable: checksum mismatch (stored 0x", "the file is damaged"])
-        assertWarning(report, contains: ["log segment \(bad) follows a gap; renamed to \(bad).damaged"])
+        assertWarning(report, contains: ["log segment \(bad) is damaged; renamed to \(bad).damaged"])
         assertWarning(report, contains: ["log segment \(after) follows a gap; renamed to \(after).damaged"])
     }
 
@@ -171,7 +171,8 @@ final class LogRecoveryMessageTests: XCTestCase {
         XCTAssertEqual(report.nextSequence, 4)
         XCTAssertTrue(exists(later) && exists(last), "not renamed without repair")
         XCTAssertEqual(report.warnings.count, 3, "\(report.warnings)")
-        assertWarning(report, contains: ["log gap: records 4 ..< 6 are missing", "events after sequence 4 are not recovered"])
+        assertWarning(report, contains: ["log gap: records 4 ..< 6 are missing (log segment \(later) starts at 6)",
+                                         "events after sequence 4 are not recovered"])
         assertWarning(report, contains: ["log segment \(later) follows a gap; not read"])
         assertWarning(report, contains: ["log segment \(last) follows a gap; not read"])
     }
@@ -193,7 +194,8 @@ final class LogRecoveryMessageTests: XCTestCase {
         XCTAssertEqual(report.nextSequence, 3)
         XCTAssertTrue(exists(after + ".damaged"), "segments after it are quarantined")
         XCTAssertEqual(report.warnings.count, 2, "\(report.warnings)")
-        assertWarning(report, contains: ["cannot read log segment: open \(unreadable): No such file or directory"])
+        assertWarning(report, contains: ["log gap: cannot read log segment: open \(unreadable): No such file or directory",
+                                         "events after sequence 3 are not recovered"])
         assertWarning(report, contains: ["log segment \(after) follows a gap; renamed to \(after).damaged"])
     }
 
@@ -234,6 +236,22 @@ final class LogRecoveryMessageTests: XCTestCase {
         assertWarning(report, contains: ["log gap: log segment \(misnamed) starts at 5, its name at 3",
                                          "records 3 ..< 5 are missing"])
         XCTAssertTrue(exists(misnamed + ".damaged") && !exists(misnamed), "the segment is kept aside for a post-mortem")
+    }
+
+    /// A last segment holding only its header, which starts later than its name and the next record needed, is a
+    /// gap too (nothing to apply, but the log must not continue in that file as if no record were missing).
+    func testHeaderOnlySegmentStartingLaterIsAGap() throws {
+        let dir = try temporaryDirectory()
+        let log = Self.records(0..<3)
+        try write(Self.segment(first: 0, log), first: 0, in: dir)
+        let empty = try write(Self.segment(first: 5, []), first: 3, in: dir)
+
+        var model = Self.newModel()
+        let report = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: true)
+        XCTAssertEqual(report.recordsApplied, 3)
+        XCTAssertEqual(report.gapAt, 3)
+        assertWarning(report, contains: ["log gap: log segment \(empty) starts at 5, its name at 3", "records 3 ..< 5 are missing"])
+        XCTAssertTrue(exists(empty + ".damaged") && !exists(empty))
     }
 
     /// A log directory that cannot be listed makes recovery throw (not warn), with an error naming the directory and the reason, and the model untouched.

@@ -37,11 +37,10 @@ final class RecommendationTests: XCTestCase {
     }
 
     /// An anonymous user folded in from a stored user's events gets nearly the same top-5 as that user: at least 4 of 5
-    /// items for each user, 80 % over all.
+    /// items for each user.
     func testFoldInMatchesStoredUser() {
         for negatives in [0, 2] {
             let model = clusteredModel(negatives: negatives)
-            var agree = 0, total = 0
             for u in [3, 14, 27, 88] as [UInt64] {
                 let rated = model.items.externals.filter { model.hasRated(user: .number(u), item: $0) }
                 let given = rated.map { item -> (item: ExternalID, rating: Float?) in
@@ -54,10 +53,7 @@ final class RecommendationTests: XCTestCase {
                 XCTAssertTrue(Set(anonymous.map(\.item)).isDisjoint(with: given.map(\.item)), "given items are excluded")
                 let shared = stored.intersection(anonymous.map(\.item)).count
                 XCTAssertGreaterThanOrEqual(shared, 4, "negatives \(negatives), user \(u): \(shared) of 5 agree")
-                agree += shared
-                total += 5
             }
-            XCTAssertGreaterThanOrEqual(Double(agree) / Double(total), 0.8, "negatives \(negatives): \(agree)/\(total) agree")
         }
     }
 

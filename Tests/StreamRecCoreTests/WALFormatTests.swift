@@ -131,7 +131,7 @@ final class WALFormatTests: XCTestCase {
     }
 
     /// Seeded random mutations (bit flips, random bytes, truncation, huge lengths) of real segments and snapshots
-    /// only ever produce FormatErrors or intact prefixes, and finish in well under a minute.
+    /// only ever produce FormatErrors or intact prefixes.
     func testRandomMutationsOfLogsAndSnapshots() throws {
         var rng = SplitMix64(seed: 0x5EED)
         let log = Self.segment(first: 3, Self.records)

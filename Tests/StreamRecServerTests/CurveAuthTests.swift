@@ -60,7 +60,8 @@ final class CurveAuthTests: XCTestCase {
         }
         listed.send(#"{"user":7,"item":8,"rating":9}"#)
         let stats = E2E.waitForApplied(try client(runner, queryClient), 1)
-        // A refusal on the ingest socket is logged (one line a second per socket), so the handshakes were answered.
+        // A refusal on the ingest socket is logged (at most one line a second per socket): the handshakes are being
+        // answered; the pause below gives the other one time too.
         let deadline = Date().addingTimeInterval(5)
         while !runner.logs.lines.contains(where: { $0.contains("CURVE: refused") && $0.contains("ingest") }), Date() < deadline {
             usleep(10_000)

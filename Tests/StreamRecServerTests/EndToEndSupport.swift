@@ -362,8 +362,10 @@ private final class E2EExecutableAnchor {}
 
 extension XCTestCase {
     /// Starts `streamrecd` as a child process (`E2EDaemonProcess`), killed when
-    /// the test ends. A daemon that exits at start is tried again, up to three
-    /// times: another process may take a port between `freePort()` and the bind.
+    /// the test ends. A daemon that exits at start because a port was taken
+    /// (another process may take it between `freePort()` and the bind) is tried
+    /// again on other ports, up to three times; any other exit at start fails
+    /// at once, since restore may already have changed the data directory.
     func launchDaemon(_ dataDirectory: String, logs: String, tag: String, arguments: [String] = [],
                       shellPrefix: String? = nil) throws -> E2EDaemonProcess {
         guard let executable = E2EExecutable.url("streamrecd") else {
@@ -377,7 +379,7 @@ extension XCTestCase {
                                                   tag: "\(tag)-\(attempt)", arguments: arguments, shellPrefix: shellPrefix)
                 addTeardownBlock { daemon.killIfRunning() }
                 return daemon
-            } catch let error as E2EDaemonProcess.Exited where attempt < 3 {
+            } catch let error as E2EDaemonProcess.Exited where attempt < 3 && error.stderr.contains("Address already in use") {
                 print("streamrecd (\(tag)) exited at start, retrying with other ports: \(error)")
                 attempt += 1
             }

@@ -38,6 +38,8 @@ public final class Daemon: @unchecked Sendable {
     private var scheduler: SnapshotScheduler
     private var replay: ReplayPacer
     private let log: LogWriter
+    /// Held from before restore until `run` returns (see `DataDirectoryLock`).
+    private let directoryLock: DataDirectoryLock
     private var rejectLog = RateLimiter<RejectReason>(interval: 1)
     private let stopFlag = Atomic<Bool>(false)
     private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
@@ -57,6 +59,7 @@ public final class Daemon: @unchecked Sendable {
         self.telemetry = telemetry
         metrics = DaemonMetrics(telemetry)
         store = try SnapshotStore(directory: config.dataDirectory, kept: config.snapshotsKept)
+        directoryLock = try DataDirectoryLock(directory: config.dataDirectory)
 
         var model = Model(settings: config.model)
         var restored: SnapshotInfo?
@@ -148,6 +151,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Serves until asked to stop, then shuts down cleanly.
     public func run() throws {
+        defer { directoryLock.release() }
         var poller = Poller([pull, forwarded])
         while !stopping {
             let now = Clock.monotonic()

@@ -11,7 +11,8 @@ public struct DaemonConfig: Sendable {
     public var pullEndpoint = "tcp://127.0.0.1:5555"
     /// Where clients send queries (REP socket, bound).
     public var repEndpoint = "tcp://127.0.0.1:5556"
-    /// Directory for snapshots; created when missing.
+    /// Directory for snapshots and the write-ahead log; created when missing,
+    /// locked while a daemon runs (`DataDirectoryLock`).
     public var dataDirectory = "./data"
     /// Seconds between timed snapshots; 0 turns the timer off (snapshots are
     /// still taken on the `snapshot` op and at shutdown).
@@ -63,6 +64,9 @@ public struct DaemonConfig: Sendable {
         try check(replayRate >= 0, "replay-rate must be >= 0")
         try check(replayPasses >= 0, "replay-passes must be >= 0")
         try check((1...64).contains(queryThreads), "query-threads must be 1...64")
+        for (name, endpoint) in [("pull", pullEndpoint), ("rep", repEndpoint)] {
+            try check(endpoint.contains("://"), "\(name) must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 (got \(endpoint))")
+        }
         if let metricsAddress { _ = try MetricsAddress(metricsAddress) }
         do { try model.validate() } catch { throw DaemonError("\(error)") }
     }

@@ -30,7 +30,9 @@ public struct SnapshotStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw DaemonError("cannot create data directory \(directory): \(error.localizedDescription)")
+            // mkdir again for the system's own reason (FileManager's error text is "error 512").
+            let reason = mkdir(directory, 0o755) == 0 ? "\(error)" : String(cString: strerror(errno))
+            throw DaemonError("cannot create data directory \(directory): \(reason)")
         }
         for name in try listing() where name.contains(Self.suffix + ".tmp-") {
             unlink(path(name))

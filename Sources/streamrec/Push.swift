@@ -14,7 +14,10 @@ struct Push: ParsableCommand {
         or spaces; it may be gzip-compressed. Events go out as messages of --batch events, JSON arrays \
         or binary frames (--format, see docs/PROTOCOL.md). \
         Unless --no-wait is given, push then waits until the daemon has taken every event \
-        (applied or rejected) and reports the rate end to end.
+        (applied or rejected) and reports the rate end to end. It exits 1 when the daemon \
+        rejected any event (a message with a bad event is dropped whole; --batch 1 drops only \
+        the bad ones), when a line cannot be read (the events before it were sent), or when \
+        nothing is taken for --timeout seconds.
         """
     )
 
@@ -33,17 +36,19 @@ struct Push: ParsableCommand {
     func run() throws {
         let context = try Context()
         let stats = noWait ? nil : try options.client(context: context)
-        let before = try stats.map { try receivedCount($0) }
+        let before = try stats.map { try IngestTally($0) }
 
         let socket = try Socket(context, .push)
         try socket.setOption(SocketOption.sendTimeout, Int32(options.timeout * 1000))
         try socket.setOption(SocketOption.linger, Int32(-1))
+        // Messages queue only on a connection made, so a wrong --pull (or no
+        // daemon) times the first send out instead of queueing forever.
+        try socket.setOption(SocketOption.immediate, Int32(1))
         try options.curve()?.apply(to: socket)
         try socket.connect(pull)
 
         let reader = try RatingFile(path: file)
-        let totalBytes = fileSize(file)
-        var progress = ProgressBar(total: totalBytes)
+        var progress = ProgressBar(total: fileSize(file))
         var pending: [RatingEvent] = []
         pending.reserveCapacity(batch)
         var sent = 0
@@ -53,39 +58,85 @@ struct Push: ParsableCommand {
             guard !pending.isEmpty else { return }
             let message = format == .json ? EventEncoder.jsonBatch(pending) : BinaryFrame.encode(pending)
             guard try socket.send(message) else {
-                throw DaemonError("the daemon at \(pull) took nothing for \(options.timeout)s: is streamrecd running?")
+                throw DaemonError("the daemon at \(pull) took nothing for \(options.timeout) s: is streamrecd running, "
+                    + "and is that its ingest endpoint (--pull)?")
             }
             sent += pending.count
             pending.removeAll(keepingCapacity: true)
             progress.update(done: reader.compressedOffset, events: sent, elapsed: Clock.monotonic() - start)
         }
-        try reader.forEach { event in
-            pending.append(event)
-            if pending.count == batch { try flush() }
+        do {
+            try reader.forEach { event in
+                pending.append(event)
+                if pending.count == batch { try flush() }
+            }
+        } catch let error as DaemonError {
+            throw error
+        } catch {
+            progress.finish()
+            throw DaemonError("\(error); stopped there: the first \(sent) events were sent, the rest were not")
         }
         try flush()
 
-        var takenLine = ""
+        var tally: IngestTally?
         if let stats, let before {
-            while try receivedCount(stats) < before + UInt64(sent) {
-                guard Clock.monotonic() - start < 3600 else { break }
-                usleep(20_000)
-            }
-            takenLine = ", all taken by the daemon"
+            tally = try waitUntilTaken(sent, stats: stats, since: before)
         }
         let elapsed = Clock.monotonic() - start
         progress.finish()
-        print("pushed \(sent) events in \(String(format: elapsed)) s: \(Int(Double(sent) / max(elapsed, 1e-9))) events/s\(takenLine)")
+        let rate = Int(Double(sent) / max(elapsed, 1e-9))
+        guard let tally, let before else {
+            print("pushed \(sent) events in \(String(format: elapsed)) s: \(rate) events/s (handed to ZeroMQ, not waited for)")
+            return
+        }
+        let rejected = tally.rejected - before.rejected
+        print("pushed \(sent) events in \(String(format: elapsed)) s: \(rate) events/s, all taken by the daemon"
+            + (rejected > 0 ? "; \(rejected) rejected" : ""))
+        if rejected > 0 {
+            let reasons = tally.byReason.compactMap { reason, count -> String? in
+                let new = count - (before.byReason[reason] ?? 0)
+                return new > 0 ? "\(new) \(reason)" : nil
+            }
+            // A message with one bad event is rejected whole (docs/PROTOCOL.md), so good events can go with it.
+            throw DaemonError("the daemon rejected \(rejected) of the \(sent) events (\(reasons.sorted().joined(separator: ", "))): "
+                + "a message with a bad event is dropped whole; its log says which; --batch 1 drops only the bad ones")
+        }
     }
 
-    private func receivedCount(_ client: QueryClient) throws -> UInt64 {
+    /// Polls `stats` until the daemon has received `sent` more events than
+    /// at `before`; fails when that count stops moving for --timeout seconds.
+    private func waitUntilTaken(_ sent: Int, stats: QueryClient, since before: IngestTally) throws -> IngestTally {
+        var last = before
+        var movedAt = Clock.monotonic()
+        while true {
+            let now = try IngestTally(stats)
+            if now.received >= before.received + UInt64(sent) { return now }
+            if now.received != last.received { movedAt = Clock.monotonic() }
+            last = now
+            guard Clock.monotonic() - movedAt < max(options.timeout, 1) else {
+                throw DaemonError("the daemon at \(options.rep) has taken \(now.received - before.received) of the \(sent) "
+                    + "events and no more for \(options.timeout) s: is \(pull) the ingest endpoint of that daemon?")
+            }
+            usleep(20_000)
+        }
+    }
+}
+
+/// The ingest counters of a `stats` reply.
+struct IngestTally {
+    var received: UInt64
+    var rejected: UInt64
+    var byReason: [String: UInt64]
+
+    init(_ client: QueryClient) throws {
         let reply = try client.request(.object([("op", .string("stats"))]))
-        guard let received = reply["events_received"]?.double else {
+        guard let received = reply["events_received"]?.double, case .object(let reasons)? = reply["events_rejected"] else {
             throw DaemonError("unexpected stats reply: \(reply.text)")
         }
-        return UInt64(received)
+        self.received = UInt64(received)
+        byReason = Dictionary(uniqueKeysWithValues: reasons.map { ($0.key, UInt64($0.value.double ?? 0)) })
+        rejected = byReason.values.reduce(0, +)
     }
-
 }
 
 /// How `push` encodes its batches.

@@ -45,7 +45,7 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("ZeroMQ endpoint to bind for queries (REP). Default tcp://127.0.0.1:5556.", valueName: "endpoint"))
     var rep: String?
 
-    @Option(help: ArgumentHelp("Directory for snapshots; created if missing. Default ./data.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Directory for snapshots and the write-ahead log; created if missing, locked while the daemon runs. Default ./data.", valueName: "dir"))
     var dataDir: String?
 
     @Option(help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off. Default 60.", valueName: "seconds"))

@@ -1,0 +1,87 @@
+import Foundation
+import StreamRecCore
+import StreamRecServer
+import XCTest
+
+/// What an operator's common mistakes get: a clear refusal, not silent loss.
+final class OperatorMistakeTests: XCTestCase {
+    private func push(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let executable = try XCTUnwrap(E2EExecutable.url("streamrec"), "streamrec not built")
+        return try e2eRun(executable, ["push"] + arguments)
+    }
+
+    /// A ratings file of `count` good lines, with `bad` (if given) after line 100.
+    private func ratingsFile(_ count: Int, bad: String? = nil) throws -> String {
+        let path = e2eTemporaryDirectory(self, "files") + "/ratings.tsv"
+        var lines = ""
+        for n in 0..<count {
+            lines += "\(n % 37)\t\(n % 23)\t\(1 + n % 10)\n"
+            if n == 99, let bad { lines += bad + "\n" }
+        }
+        try lines.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// A second daemon on a data directory in use refuses to start, naming the directory and the holder's PID; once
+    /// the first has stopped, the directory can be used again.
+    func testSecondDaemonOnTheSameDataDirectoryIsRefused() throws {
+        let dir = e2eTemporaryDirectory(self)
+        let first = try E2EDaemonRunner(dataDirectory: dir)
+        addTeardownBlock { first.stop() }
+        XCTAssertThrowsError(try E2EDaemonRunner(dataDirectory: dir)) { error in
+            XCTAssertTrue("\(error)".contains("data directory \(dir) is in use by another streamrecd (pid \(getpid()))"), "\(error)")
+        }
+        XCTAssertTrue(first.stop())
+        let second = try E2EDaemonRunner(dataDirectory: dir)
+        XCTAssertTrue(second.stop())
+    }
+
+    /// An endpoint without a transport (`127.0.0.1:5555`) is refused by the settings check, naming the setting.
+    func testEndpointWithoutTransportIsRefused() {
+        var config = DaemonConfig()
+        config.pullEndpoint = "127.0.0.1:5555"
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("pull must be a ZeroMQ endpoint"), "\($0)") }
+        config.pullEndpoint = "tcp://127.0.0.1:5555"
+        config.repEndpoint = "localhost:5556"
+        XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("rep must be a ZeroMQ endpoint"), "\($0)") }
+    }
+
+    /// `push` of a file whose one bad rating makes the daemon drop its message says how many events were rejected and
+    /// why, and exits 1; a clean file exits 0.
+    func testPushReportsRejectedEvents() throws {
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self))
+        addTeardownBlock { runner.stop() }
+        let endpoints = ["--pull", runner.pullEndpoint, "--rep", runner.repEndpoint, "--batch", "50"]
+        let clean = try push([try ratingsFile(200)] + endpoints)
+        XCTAssertEqual(clean.status, 0, clean.output)
+        XCTAssertTrue(clean.output.contains("all taken by the daemon") && !clean.output.contains("rejected"), clean.output)
+
+        let dirty = try push([try ratingsFile(200, bad: "5\t5\t1e9")] + endpoints)
+        XCTAssertEqual(dirty.status, 1, dirty.output)
+        XCTAssertTrue(dirty.output.contains("the daemon rejected 50 of the 201 events (50 bad_rating)"), dirty.output)
+        let stats = try XCTUnwrap(E2E.ask(try runner.client(), E2E.op("stats")))
+        XCTAssertEqual(stats["events_applied"]?.double, 351)
+    }
+
+    /// `push` to endpoints no daemon listens on fails within about --timeout with a message naming the endpoint,
+    /// instead of queueing forever: the query endpoint when it waits for the daemon, the ingest one with `--no-wait`,
+    /// and the ingest one when the query endpoint is a live daemon's but `--pull` is not.
+    func testPushToAWrongEndpointFailsInTime() throws {
+        let file = try ratingsFile(10)
+        let nobody = "tcp://127.0.0.1:\(try XCTUnwrap(E2EExecutable.freePort()))"
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self))
+        addTeardownBlock { runner.stop() }
+        let cases: [([String], String)] = [
+            (["--rep", nobody], "no reply from \(nobody) in time"),
+            (["--no-wait"], "the daemon at \(nobody) took nothing for 1.0 s"),
+            (["--rep", runner.repEndpoint], "the daemon at \(nobody) took nothing for 1.0 s"),
+        ]
+        for (extra, message) in cases {
+            let started = Date()
+            let result = try push([file, "--pull", nobody, "--timeout", "1"] + extra)
+            XCTAssertEqual(result.status, 1, result.output)
+            XCTAssertTrue(result.output.contains(message), "\(extra): \(result.output)")
+            XCTAssertLessThan(Date().timeIntervalSince(started), 30, "push waited far past its --timeout")
+        }
+    }
+}

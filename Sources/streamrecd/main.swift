@@ -29,7 +29,8 @@ struct StreamRecDaemon: ParsableCommand {
 
         Full protocol: docs/PROTOCOL.md. On SIGTERM the daemon stops taking events, applies \
         those already received (for at most --shutdown-timeout seconds), writes a final \
-        snapshot and exits 0; a second SIGINT/SIGTERM exits at once, without a final snapshot.
+        snapshot and exits 0; a second SIGINT/SIGTERM (more than 0.1 s later) exits at once, \
+        without a final snapshot.
         """
     )
 

@@ -150,6 +150,21 @@ final class EndToEndProcessTests: XCTestCase {
         let model = try bytes.withUnsafeBytes { try SnapshotFormat.decode($0).model }
         XCTAssertEqual(model.eventsApplied, applied, "the final snapshot misses applied events")
     }
+
+    /// Two SIGTERMs microseconds apart (as coreutils `timeout` sends them, to the process and its group) are one
+    /// request: the daemon still writes its final snapshot and exits 0.
+    func testTwoSignalsAtOnceStillWriteTheFinalSnapshot() throws {
+        let dir = e2eTemporaryDirectory(self)
+        let daemon = try launchDaemon(dir, logs: e2eTemporaryDirectory(self, "logs"), tag: "twice")
+        let pusher = try E2EPusher(daemon.pullEndpoint)
+        pusher.send(batchesOf: 10, E2EDataset().events[...])
+        E2E.waitForApplied(try daemon.client(), E2EDataset().events.count)
+        kill(daemon.process.processIdentifier, SIGTERM)
+        kill(daemon.process.processIdentifier, SIGTERM)
+        let status = try XCTUnwrap(daemon.waitForExit(timeout: 15), "streamrecd did not exit")
+        XCTAssertEqual(status, 0, daemon.stderr)
+        XCTAssertTrue(daemon.stderr.contains("final snapshot written"), daemon.stderr)
+    }
 }
 
 /// Pushes batches of 50 fresh events from its own thread until stopped (or 30 s pass).

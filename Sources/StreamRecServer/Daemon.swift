@@ -71,7 +71,7 @@ public final class Daemon: @unchecked Sendable {
                 "users": "\(model.users.count)", "items": "\(model.items.count)", "events": "\(model.eventsApplied)",
             ])
             if saved.settings != config.model {
-                logger.notice("the snapshot's model settings win over the command line's: \(saved.settings)")
+                logger.notice("the snapshot's model settings win over the command line's: \(Self.differences(kept: saved.settings, asked: config.model))")
             }
         } else {
             logger.info("no snapshot in \(config.dataDirectory); starting an empty model")
@@ -349,6 +349,19 @@ public final class Daemon: @unchecked Sendable {
             logger.critical("final snapshot failed: \(error); the write-ahead log still holds the events since the last one")
             throw error
         }
+    }
+
+    /// The settings that differ, as `flag kept (asked asked)`, e.g.
+    /// "factors 32 (asked 16)": the flag names come from the field names.
+    static func differences(kept: ModelSettings, asked: ModelSettings) -> String {
+        let askedValues = Dictionary(Mirror(reflecting: asked).children.compactMap { child in child.label.map { ($0, "\(child.value)") } },
+                                     uniquingKeysWith: { a, _ in a })
+        let lines = Mirror(reflecting: kept).children.compactMap { child -> String? in
+            guard let label = child.label, let other = askedValues[label], other != "\(child.value)" else { return nil }
+            let flag = label.reduce(into: "") { name, c in name += c.isUppercase ? "-" + c.lowercased() : String(c) }
+            return "\(flag) \(child.value) (asked \(other))"
+        }
+        return lines.isEmpty ? "none differ" : lines.joined(separator: ", ")
     }
 
     static func format(_ milliseconds: Double) -> String {

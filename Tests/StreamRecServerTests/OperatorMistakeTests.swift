@@ -1,6 +1,6 @@
 import Foundation
 import StreamRecCore
-import StreamRecServer
+@testable import StreamRecServer
 import XCTest
 
 /// What an operator's common mistakes get: a clear refusal, not silent loss.
@@ -34,6 +34,16 @@ final class OperatorMistakeTests: XCTestCase {
         XCTAssertTrue(first.stop())
         let second = try E2EDaemonRunner(dataDirectory: dir)
         XCTAssertTrue(second.stop())
+    }
+
+    /// When a snapshot's model settings win over the command line's, the notice names only the settings that differ,
+    /// by flag, with both values.
+    func testSettingsNoticeNamesWhatDiffers() {
+        var asked = ModelSettings()
+        asked.factors = 16
+        asked.neighbourSlots = 0
+        XCTAssertEqual(Daemon.differences(kept: ModelSettings(), asked: asked), "factors 32 (asked 16), neighbour-slots 1024 (asked 0)")
+        XCTAssertEqual(Daemon.differences(kept: asked, asked: asked), "none differ")
     }
 
     /// An endpoint without a transport (`127.0.0.1:5555`) is refused by the settings check, naming the setting.

@@ -14,7 +14,8 @@ public enum ConfigLoader {
         var config = DaemonConfig()
         if let file {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw DaemonError("cannot read config file \(file)")
+                let reason = access(file, R_OK) == 0 ? "not UTF-8 text" : String(cString: strerror(errno))
+                throw DaemonError("cannot read config file \(file): \(reason)")
             }
             try apply(try parse(yaml: text, source: file), to: &config, source: file)
         }

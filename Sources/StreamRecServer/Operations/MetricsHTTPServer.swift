@@ -31,7 +31,10 @@ public final class MetricsHTTPServer: Sendable {
                 .bind(host: host, port: port).wait()
         } catch {
             try? group.syncShutdownGracefully()
-            throw DaemonError("cannot serve metrics on \(host):\(port): \(error)")
+            // NIO's IOError reads "bind(descriptor:ptr:bytes:): Address already in use) (errno: 98)"; give the reason plainly.
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            throw DaemonError("cannot serve metrics on \(host):\(port): \(reason) "
+                + "(another streamrecd there? give --metrics another HOST:PORT, or --metrics off)")
         }
         address = "\(host):\(channel.localAddress?.port ?? port)"
     }

@@ -78,20 +78,15 @@ struct Push: ParsableCommand {
         }
         try flush()
 
-        var tally: IngestTally?
-        if let stats, let before {
-            tally = try waitUntilTaken(sent, stats: stats, since: before)
+        func report(_ taken: String) {
+            let elapsed = Clock.monotonic() - start
+            progress.finish()
+            print("pushed \(sent) events in \(String(format: elapsed)) s: \(Int(Double(sent) / max(elapsed, 1e-9))) events/s\(taken)")
         }
-        let elapsed = Clock.monotonic() - start
-        progress.finish()
-        let rate = Int(Double(sent) / max(elapsed, 1e-9))
-        guard let tally, let before else {
-            print("pushed \(sent) events in \(String(format: elapsed)) s: \(rate) events/s (handed to ZeroMQ, not waited for)")
-            return
-        }
+        guard let stats, let before else { return report(" (handed to ZeroMQ, not waited for)") }
+        let tally = try waitUntilTaken(sent, stats: stats, since: before)
         let rejected = tally.rejected - before.rejected
-        print("pushed \(sent) events in \(String(format: elapsed)) s: \(rate) events/s, all taken by the daemon"
-            + (rejected > 0 ? "; \(rejected) rejected" : ""))
+        report(", all taken by the daemon" + (rejected > 0 ? "; \(rejected) rejected" : ""))
         if rejected > 0 {
             let reasons = tally.byReason.compactMap { reason, count -> String? in
                 let new = count - (before.byReason[reason] ?? 0)

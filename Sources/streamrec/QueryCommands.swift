@@ -102,6 +102,13 @@ struct Stats: ParsableCommand {
     func run() throws { try send(.object([("op", .string("stats"))]), options) }
 }
 
+struct Health: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Whether the daemon answers (for scripts: exit 0 when it does).")
+    @OptionGroup var options: QueryOptions
+
+    func run() throws { try send(.object([("op", .string("health"))]), options) }
+}
+
 struct Snapshot: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Write a snapshot now; returns once it is on disk.")
     @OptionGroup var options: QueryOptions

@@ -16,7 +16,7 @@ struct StreamRec: ParsableCommand {
           streamrec stats                 counters, sizes, last snapshot
           streamrec inspect FILE          check a snapshot (.srs) or log segment (.srl)
         """,
-        subcommands: [Push.self, Bench.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self,
+        subcommands: [Push.self, Bench.self, Evaluate.self, Predict.self, Top.self, Similar.self, Popular.self, Observe.self, Stats.self, Health.self,
                       Snapshot.self, Keygen.self, Inspect.self]
     )
 }

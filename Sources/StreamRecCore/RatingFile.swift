@@ -2,8 +2,10 @@ import CZlib
 
 /// Reads rating files: one event per line, `user item rating [timestamp]`,
 /// separated by tabs, commas or spaces, plain or gzip-compressed (zlib reads
-/// both the same way). A first line whose rating is not a number is taken as
-/// a header and skipped; blank lines and lines starting with `#` are skipped.
+/// both the same way). A first line of three or four fields whose rating is
+/// not a number is taken as a header and skipped; blank lines and lines
+/// starting with `#` are skipped. A gzip stream cut short is an error, not a
+/// shorter file.
 public final class RatingFile {
     public let path: String
     private let file: gzFile
@@ -29,7 +31,13 @@ public final class RatingFile {
         while true {
             let n = buffer.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
             if n < 0 { throw FileError("read (gzip)", path, code: 5) }
-            if n == 0 { break }
+            if n == 0 {
+                var code: Int32 = Z_OK
+                let message = String(cString: gzerror(file, &code))
+                // zlib reports a stream cut short only as an error after the data it could inflate.
+                if code != Z_OK { throw FormatError.invalid("\(path): truncated or damaged gzip data (\(message))") }
+                break
+            }
             var start = 0
             for k in 0..<Int(n) where buffer[k] == UInt8(ascii: "\n") {
                 if pending.isEmpty {
@@ -63,7 +71,7 @@ public final class RatingFile {
         }
         if fields.isEmpty || fields[0].first == UInt8(ascii: "#") { return }
         guard fields.count == 3 || fields.count == 4, let rating = Float(ascii: fields[2]), rating.isFinite else {
-            if lineNumber == 1 { return }  // a header line
+            if lineNumber == 1, fields.count == 3 || fields.count == 4 { return }  // a header line
             throw FormatError.invalid("\(path):\(lineNumber): expected `user item rating [timestamp]`")
         }
         var timestamp: Int64?

@@ -68,6 +68,21 @@ final class RatingFileTests: XCTestCase {
         XCTAssertLessThan(compressed.count, text.utf8.count / 2)
 
         XCTAssertEqual(try readAll(path + ".gz"), plain)
+
+        // Cut short, the same stream is an error naming the file, not a shorter list of events.
+        let truncated = path + ".cut.gz"
+        try Array(compressed.prefix(compressed.count / 2)).withUnsafeBytes { try AtomicFile.write($0, to: truncated) }
+        XCTAssertThrowsError(try readAll(truncated)) { error in
+            XCTAssertTrue("\(error)".contains("\(truncated): truncated or damaged gzip data"), "\(error)")
+        }
+    }
+
+    /// A first line that is not a header's shape (two fields) is an error, not silently skipped as a header.
+    func testShortFirstLineIsNotAHeader() throws {
+        let path = try write("short.tsv", "3\t11\n4\t5\t6\n")
+        XCTAssertThrowsError(try readAll(path)) { error in
+            XCTAssertTrue("\(error)".contains("short.tsv:1: expected"), "\(error)")
+        }
     }
 
     /// A malformed line after the first throws FormatError.invalid naming the file and its line number.

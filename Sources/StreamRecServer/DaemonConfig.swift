@@ -61,6 +61,7 @@ public struct DaemonConfig: Sendable {
         try check(shutdownTimeout > 0, "shutdown-timeout must be > 0")
         try check(maxMessageBytes >= 64, "max-message-bytes must be at least 64")
         try check((1...SnapshotFormat.maxTextIDBytes).contains(maxIDBytes), "max-id-bytes must be 1...\(SnapshotFormat.maxTextIDBytes)")
+        try check(maxAbsRating > 0 && maxAbsRating.isFinite, "max-abs-rating must be a positive number")
         try check(replayRate >= 0, "replay-rate must be >= 0")
         try check(replayPasses >= 0, "replay-passes must be >= 0")
         try check((1...64).contains(queryThreads), "query-threads must be 1...64")

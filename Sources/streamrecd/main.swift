@@ -77,6 +77,9 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Longest user or item ID accepted, in UTF-8 bytes. Default 256.", valueName: "bytes"))
     var maxIdBytes: Int?
 
+    @Option(help: ArgumentHelp("Ratings beyond ±this are rejected (bad_rating); set your scale's top, e.g. 10, to keep a stray value out of the model. Default 1000000.", valueName: "rating"))
+    var maxAbsRating: Float?
+
     @Option(help: ArgumentHelp("HTTP address for /metrics, /health/live and /health/ready, or 'off'. Default 127.0.0.1:9464.", valueName: "host:port"))
     var metrics: String?
 
@@ -104,7 +107,7 @@ struct StreamRecDaemon: ParsableCommand {
             ("shutdown-timeout", shutdownTimeout.map { "\($0)" }), ("replay-rate", replayRate.map { "\($0)" }),
             ("replay-passes", replayPasses.map { "\($0)" }), ("query-threads", queryThreads.map { "\($0)" }),
             ("max-message-bytes", maxMessageBytes.map { "\($0)" }),
-            ("max-id-bytes", maxIdBytes.map { "\($0)" }), ("metrics", metrics), ("curve-secret-key", curveSecretKey),
+            ("max-id-bytes", maxIdBytes.map { "\($0)" }), ("max-abs-rating", maxAbsRating.map { "\($0)" }), ("metrics", metrics), ("curve-secret-key", curveSecretKey),
             ("producer-keys", producerKeys), ("client-keys", clientKeys), ("log-level", logLevel), ("log-format", logFormat),
         ]
         try ConfigLoader.apply(flags.compactMap { name, value in value.map { (name, .scalar($0)) } }, to: &config, source: "flags")

@@ -46,6 +46,24 @@ final class OperatorMistakeTests: XCTestCase {
         XCTAssertEqual(Daemon.differences(kept: asked, asked: asked), "none differ")
     }
 
+    /// `--max-abs-rating 10` (flag or config key) keeps a rating of 11 out of the model: it is counted as bad_rating;
+    /// 0 is refused as a setting.
+    func testMaxAbsRatingRejectsRatingsBeyondTheScale() throws {
+        var config = DaemonConfig()
+        try ConfigLoader.apply([("max-abs-rating", .scalar("10"))], to: &config, source: "flags")
+        XCTAssertEqual(config.maxAbsRating, 10)
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self)) { $0.maxAbsRating = config.maxAbsRating }
+        addTeardownBlock { runner.stop() }
+        let pusher = try runner.pusher()
+        pusher.send(#"{"user":1,"item":2,"rating":11}"#)
+        pusher.send(#"{"user":1,"item":3,"rating":10}"#)
+        let stats = try XCTUnwrap(E2E.waitForStats(try runner.client(), "both counted") { ($0["events_received"]?.double ?? 0) >= 2 })
+        XCTAssertEqual(E2E.rejected(stats, "bad_rating"), 1)
+        XCTAssertEqual(stats["events_applied"]?.double, 1)
+        config.maxAbsRating = 0
+        XCTAssertThrowsError(try config.validate())
+    }
+
     /// An endpoint without a transport (`127.0.0.1:5555`) is refused by the settings check, naming the setting.
     func testEndpointWithoutTransportIsRefused() {
         var config = DaemonConfig()

@@ -16,6 +16,7 @@ extension DaemonConfig {
         .scalar("query-threads", \.queryThreads),
         .scalar("max-message-bytes", \.maxMessageBytes),
         .scalar("max-id-bytes", \.maxIDBytes),
+        .scalar("max-abs-rating", \.maxAbsRating),
         ConfigKey(name: "metrics", set: { config, value in
             let text = try value.scalar("metrics")
             config.metricsAddress = text == "off" ? nil : text

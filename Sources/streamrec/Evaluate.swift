@@ -34,15 +34,15 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @Option(help: ArgumentHelp("Ratings at or above this are the positives HR@N scores.", valueName: "rating"))
     var hrThreshold: Float = 8
-    @Option(help: "Score HR on every k-th positive; 0 turns HR off.") var hrEvery = 20
-    @Option(help: "N of HR@N.") var hrN = 10
+    @Option(help: ArgumentHelp("Score HR on every k-th positive; 0 turns HR off.", valueName: "k")) var hrEvery = 20
+    @Option(help: ArgumentHelp("N of HR@N.", valueName: "n")) var hrN = 10
     @Option(help: ArgumentHelp("Holdout: after the train file, replay this many passes' worth of events from the reservoir (what an idle daemon does). Needs --reservoir-size.", valueName: "passes"))
     var replayPasses: Double = 0
     @Option(help: ArgumentHelp("Write a CSV learning curve (prequential) here.", valueName: "file"))
     var curve: String?
     @Option(help: ArgumentHelp("Write an SVG plot of RMSE and HR@N over the stream (prequential) here.", valueName: "file"))
     var plot: String?
-    @Option(help: "Curve points over the stream.") var curvePoints = 100
+    @Option(help: ArgumentHelp("Curve points over the stream.", valueName: "count")) var curvePoints = 100
 
     func validate() throws {
         guard (stream != nil) != (train != nil || test != nil) else {

@@ -346,7 +346,11 @@ public final class Daemon: @unchecked Sendable {
             updateMetrics(ready: false)
             if let oldest = store.oldestKeptLogPosition() { log.prune(before: oldest) }
         } catch {
-            logger.critical("final snapshot failed: \(error); the write-ahead log still holds the events since the last one")
+            if let logError = log.lastError {
+                logger.critical("final snapshot failed: \(error); the write-ahead log is failing too (\(logError)), so events since the last snapshot that it could not write are lost")
+            } else {
+                logger.critical("final snapshot failed: \(error); the write-ahead log still holds the events since the last one")
+            }
             throw error
         }
     }

@@ -78,7 +78,7 @@ public final class Daemon: @unchecked Sendable {
         }
         let position = try Self.replayLog(into: &model, from: restored?.logPosition ?? 0, config: config, logger: logger)
         log = LogWriter(directory: config.dataDirectory, policy: config.fsync, nextSequence: position,
-                        segmentBytes: config.logSegmentBytes, now: Clock.monotonic()) { logger.error("\($0)") }
+                        segmentBytes: config.logSegmentBytes, now: Clock.monotonic()) { logger.log(level: $0, "\($1)") }
         var engine = Engine(model: model, limits: config.limits, maxMessageBytes: config.maxMessageBytes)
         engine.lastSnapshot = restored
         engine.journal = log

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Dispatch
+import Logging
 import StreamRecCore
 import Synchronization
 
@@ -49,7 +50,7 @@ public final class LogWriter: @unchecked Sendable {
     private var snapshotWanted = false
     private let syncQueue = DispatchQueue(label: "streamrec.log-fsync")
     private let syncFailure = Mutex<String?>(nil)
-    private let log: (String) -> Void
+    private let log: (Logger.Level, String) -> Void
 
     private struct Segment {
         let fd: Int32
@@ -60,9 +61,10 @@ public final class LogWriter: @unchecked Sendable {
 
     /// Starts a writer whose first record will be `nextSequence`. The first
     /// segment is opened at once; if that fails the writer starts broken and
-    /// retries (the daemon still serves). `log` receives error lines.
+    /// retries (the daemon still serves). `log` receives each failure (at
+    /// error level) and the recovery from one (at notice level).
     public init(directory: String, policy: FsyncPolicy, nextSequence: UInt64, segmentBytes: Int = 64 << 20,
-                maxPendingBytes: Int = 64 << 20, now: Double, log: @escaping (String) -> Void) {
+                maxPendingBytes: Int = 64 << 20, now: Double, log: @escaping (Logger.Level, String) -> Void) {
         self.directory = directory
         self.policy = policy
         self.segmentBytes = max(WALFormat.headerSize + 1, segmentBytes)
@@ -223,7 +225,7 @@ public final class LogWriter: @unchecked Sendable {
         segment = Segment(fd: fd, path: path, bytes: header.count)
         lastCheck = now
         if lastError != nil {
-            log("the log works again: new segment \(path)")
+            log(.notice, "the log works again: new segment \(path)")
             lastError = nil
             // Whatever went wrong may have cost records or segments: a snapshot
             // makes the data directory self-contained again.
@@ -255,7 +257,7 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     private func fail(_ message: String, now: Double) {
-        if lastError != message { log(message) }
+        if lastError != message { log(.error, message) }
         lastError = message
         closeSegment()
         retryAt = now + 1
@@ -278,7 +280,7 @@ public final class LogWriter: @unchecked Sendable {
         snapshotWanted = true
         let message = "dropped \(dropped) log records (\(maxPendingBytes) bytes queued while the disk failed); "
             + "the model has them but a crash before the next snapshot loses them"
-        log(message)
+        log(.error, message)
         lastError = message
     }
 

@@ -99,7 +99,7 @@ final class BinaryFrameTests: XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
         var engine = makeEngine()
         let start = engine.model
-        engine.journal = LogWriter(directory: dir, policy: .always, nextSequence: 0, now: 0) { XCTFail($0) }
+        engine.journal = LogWriter(directory: dir, policy: .always, nextSequence: 0, now: 0) { XCTFail($1) }
         _ = BinaryFrame.encode(events).withUnsafeBytes { engine.ingest($0) }
         _ = Array(BinaryFrame.encode(events).dropLast()).withUnsafeBytes { engine.ingest($0) }
         engine.journal?.close(now: 1)

@@ -37,7 +37,7 @@ final class ChunkedIngestTests: XCTestCase {
             let dir = e2eTemporaryDirectory(self, "chunks")
             var chunked = makeEngine()
             let start = chunked.model
-            chunked.journal = LogWriter(directory: dir, policy: .no, nextSequence: 0, now: 0) { XCTFail($0) }
+            chunked.journal = LogWriter(directory: dir, policy: .no, nextSequence: 0, now: 0) { XCTFail($1) }
             for message in messages {
                 switch message.withUnsafeBytes({ chunked.check($0) }) {
                 case .failure(let rejection):

@@ -20,7 +20,7 @@ final class LogWriterTests: XCTestCase {
     func testRotationAndRecovery() throws {
         let dir = try directory()
         var errors: [String] = []
-        let writer = LogWriter(directory: dir, policy: .always, nextSequence: 0, segmentBytes: 200, now: 0) { errors.append($0) }
+        let writer = LogWriter(directory: dir, policy: .always, nextSequence: 0, segmentBytes: 200, now: 0) { _, line in errors.append(line) }
         var live = Model(settings: ModelSettings(factors: 3, learningRate: 0.05, regularization: 0.01, seed: 4))
         let start = live
         for k in 0..<60 {
@@ -43,7 +43,7 @@ final class LogWriterTests: XCTestCase {
     /// prune(before:) deletes only segments whose records all precede the position, never the one being written.
     func testPruneKeepsWhatReplayNeeds() throws {
         let dir = try directory()
-        let writer = LogWriter(directory: dir, policy: .no, nextSequence: 0, segmentBytes: 100, now: 0) { _ in }
+        let writer = LogWriter(directory: dir, policy: .no, nextSequence: 0, segmentBytes: 100, now: 0) { _, _ in }
         for k in 0..<30 {
             writer.append(event(k))
             writer.commit(now: 0)
@@ -62,7 +62,7 @@ final class LogWriterTests: XCTestCase {
     func testStartsBrokenAndRetries() throws {
         let dir = try directory() + "/later"
         var errors: [String] = []
-        let writer = LogWriter(directory: dir, policy: .everysec, nextSequence: 5, now: 0) { errors.append($0) }
+        let writer = LogWriter(directory: dir, policy: .everysec, nextSequence: 5, now: 0) { _, line in errors.append(line) }
         XCTAssertNotNil(writer.lastError)
         writer.append(event(1))
         XCTAssertFalse(writer.commit(now: 0.5), "no segment yet, and no retry before a second has passed")

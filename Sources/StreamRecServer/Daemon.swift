@@ -58,8 +58,8 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         self.telemetry = telemetry
         metrics = DaemonMetrics(telemetry)
-        store = try SnapshotStore(directory: config.dataDirectory, kept: config.snapshotsKept)
         directoryLock = try DataDirectoryLock(directory: config.dataDirectory)
+        store = try SnapshotStore(directory: config.dataDirectory, kept: config.snapshotsKept)
 
         var model = Model(settings: config.model)
         var restored: SnapshotInfo?

@@ -18,8 +18,11 @@ final class DataDirectoryLock {
     let path: String
     private var descriptor: Int32
 
-    /// Takes the lock, or throws naming the PID that holds it.
+    /// Creates the directory if missing and takes the lock, or throws naming
+    /// the PID that holds it. Taken before anything reads or cleans the
+    /// directory (the snapshot store removes leftover temporary files).
     init(directory: String) throws {
+        try SnapshotStore.createDirectory(directory)
         path = directory + "/LOCK"
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

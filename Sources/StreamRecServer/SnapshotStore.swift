@@ -24,9 +24,8 @@ public struct SnapshotStore: Sendable {
     static let suffix = ".srs"
 
     /// Creates the directory if needed and removes temp files a crash left.
-    public init(directory: String, kept: Int = 2) throws {
-        self.directory = directory
-        self.kept = max(1, kept)
+    /// Creates `directory` and its parents if missing, or throws with the system's reason.
+    static func createDirectory(_ directory: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -34,6 +33,12 @@ public struct SnapshotStore: Sendable {
             let reason = mkdir(directory, 0o755) == 0 ? "\(error)" : String(cString: strerror(errno))
             throw DaemonError("cannot create data directory \(directory): \(reason)")
         }
+    }
+
+    public init(directory: String, kept: Int = 2) throws {
+        self.directory = directory
+        self.kept = max(1, kept)
+        try Self.createDirectory(directory)
         for name in try listing() where name.contains(Self.suffix + ".tmp-") {
             unlink(path(name))
         }

@@ -28,9 +28,13 @@ final class OperatorMistakeTests: XCTestCase {
         let dir = e2eTemporaryDirectory(self)
         let first = try E2EDaemonRunner(dataDirectory: dir)
         addTeardownBlock { first.stop() }
+        // As if the first were writing a snapshot: the refused daemon must not clean it away.
+        let inProgress = dir + "/snapshot-0001700000000000.srs.tmp-4242"
+        XCTAssertTrue(FileManager.default.createFile(atPath: inProgress, contents: Data([1, 2, 3])))
         XCTAssertThrowsError(try E2EDaemonRunner(dataDirectory: dir)) { error in
             XCTAssertTrue("\(error)".contains("data directory \(dir) is in use by another streamrecd (pid \(getpid()))"), "\(error)")
         }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: inProgress), "the refused daemon touched the first one's files")
         XCTAssertTrue(first.stop())
         let second = try E2EDaemonRunner(dataDirectory: dir)
         XCTAssertTrue(second.stop())

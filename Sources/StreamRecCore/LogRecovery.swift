@@ -78,17 +78,13 @@ public enum LogRecovery {
             let limit = n + 1 < segments.count ? segments[n + 1].first : UInt64.max
             let scan: LogSegmentScan
             let from = next
-            // Set when the segment's first record needed comes after `next`
-            // (its header starts later than its name says): the records in
-            // between are missing, so none of this segment applies.
-            var skipsAhead = false
             do {
                 scan = try bytes.withUnsafeBytes { raw in
                     try LogSegmentReader.scan(raw, from: from) { sequence, record in
-                        guard !skipsAhead, sequence == next || sequence >= limit else {
-                            skipsAhead = true
-                            return
-                        }
+                        // A first record needed after `next` (the header starts
+                        // later than the name says): records are missing before
+                        // it, so none of this segment applies (see below).
+                        guard sequence == next || sequence >= limit else { return }
                         guard sequence < limit else {
                             report.recordsSkipped += 1
                             return
@@ -115,9 +111,9 @@ public enum LogRecovery {
                 }
                 continue
             }
-            // Also a segment holding no record from `next` on (only its header, or
-            // a first needed record that is damaged) whose header starts later.
-            if skipsAhead || (scan.first > from && scan.first < limit) {
+            // A header starting after `next` (and before the next segment takes
+            // over) leaves records missing, whether or not any record followed.
+            if scan.first > from && scan.first < limit {
                 report.gapAt = next
                 report.warnings.append("log gap: log segment \(segment.path) starts at \(scan.first), its name at "
                     + "\(segment.first); records \(next) ..< \(scan.first) are missing and events after sequence \(next) are not recovered")

@@ -32,19 +32,19 @@ struct IngestRun {
     /// Events per second from the first send until `stats` counts them all;
     /// throws when any of them was rejected.
     func eventsPerSecond(_ messages: [[UInt8]], events: Int) throws -> Double {
-        let before = try counters()
+        let before = try IngestTally(stats)
         let socket = try Socket(context, .push)
         try socket.setOption(SocketOption.linger, Int32(-1))
         try socket.connect(pull)
         let start = Clock.monotonic()
         for message in messages { try socket.send(message) }
-        var now = try counters()
+        var now = try IngestTally(stats)
         while now.received < before.received + UInt64(events) {
             usleep(1000)
-            now = try counters()
+            now = try IngestTally(stats)
         }
         let seconds = Clock.monotonic() - start
-        let rejected = (now.received - before.received) - (now.applied - before.applied)
+        let rejected = now.rejected - before.rejected
         guard rejected == 0 else { throw DaemonError("the daemon rejected \(rejected) events") }
         return Double(events) / seconds
     }
@@ -59,24 +59,16 @@ struct IngestRun {
     /// round trip above all, which gets faster while another core is busy)
     /// before they drain would compare a loaded machine with an idle one.
     func settle() throws {
-        var last = try counters().received, unchanged = 0
+        var last = try IngestTally(stats).received, unchanged = 0
         let deadline = Clock.monotonic() + 120
         while unchanged < 3 {
             guard Clock.monotonic() < deadline else {
                 throw DaemonError("the daemon is still receiving events after 120 s: is another producer pushing to \(pull)?")
             }
             usleep(20_000)
-            let now = try counters().received
+            let now = try IngestTally(stats).received
             unchanged = now == last ? unchanged + 1 : 0
             last = now
         }
-    }
-
-    private func counters() throws -> (received: UInt64, applied: UInt64) {
-        let reply = try stats.request(.object([("op", .string("stats"))]))
-        guard let received = reply["events_received"]?.double, let applied = reply["events_applied"]?.double else {
-            throw DaemonError("unexpected stats reply: \(reply.text)")
-        }
-        return (UInt64(received), UInt64(applied))
     }
 }

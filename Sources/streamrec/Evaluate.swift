@@ -95,7 +95,8 @@ struct Evaluate: ParsableCommand {
     private func load(_ path: String) throws -> [RatingEvent] {
         var events: [RatingEvent] = []
         let reader = try RatingFile(path: path)
-        var progress = ProgressBar(total: fileSize(path))
+        let size = fileSize(path)
+        var progress = ProgressBar(total: size)
         let start = Clock.monotonic()
         try reader.forEach { event in
             events.append(event)
@@ -103,7 +104,7 @@ struct Evaluate: ParsableCommand {
                 progress.update(done: reader.compressedOffset, events: events.count, elapsed: Clock.monotonic() - start)
             }
         }
-        progress.update(done: fileSize(path), events: events.count, elapsed: Clock.monotonic() - start)
+        progress.update(done: size, events: events.count, elapsed: Clock.monotonic() - start)
         progress.finish()
         return events
     }

@@ -117,23 +117,6 @@ struct Push: ParsableCommand {
     }
 }
 
-/// The ingest counters of a `stats` reply.
-struct IngestTally {
-    var received: UInt64
-    var rejected: UInt64
-    var byReason: [String: UInt64]
-
-    init(_ client: QueryClient) throws {
-        let reply = try client.request(.object([("op", .string("stats"))]))
-        guard let received = reply["events_received"]?.double, case .object(let reasons)? = reply["events_rejected"] else {
-            throw DaemonError("unexpected stats reply: \(reply.text)")
-        }
-        self.received = UInt64(received)
-        byReason = Dictionary(uniqueKeysWithValues: reasons.map { ($0.key, UInt64($0.value.double ?? 0)) })
-        rejected = byReason.values.reduce(0, +)
-    }
-}
-
 /// How `push` encodes its batches.
 enum WireFormat: String, ExpressibleByArgument {
     case json, binary

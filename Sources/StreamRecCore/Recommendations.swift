@@ -24,6 +24,7 @@ extension Model {
     /// count as its score and `.popular` as the source.
     public func top(_ query: TopQuery) -> (items: [(item: ExternalID, score: Float)], source: AnswerSource) {
         precondition(detachedNeighbourRatings == nil, "top needs the neighbour head, which is detached")
+        if query.candidates == nil { expectTopScan() }
         var excluded = RowBitmap(rows: items.count)
         for id in query.exclude { if let i = items.index(of: id) { excluded.insert(i) } }
         let candidates = query.candidates.map { $0.compactMap { items.index(of: $0) } }
@@ -56,6 +57,15 @@ extension Model {
         let best = scan(n: query.n, vector: vector, table: scannedItems, halves: scannedHalves, bias: bias,
                         candidates: candidates, excluded: excluded, seenBy: seenBy)
         return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
+    }
+
+    /// Wakes `ScanSplitter`'s helper if a `top` over all items would share
+    /// its scan now, so that the helper's wake-up (tens of microseconds in
+    /// a VM whose other vCPU sleeps) overlaps the work before the scan:
+    /// `top` calls it first thing, and the daemon when it hands a `top` to
+    /// a query worker.
+    public func expectTopScan() {
+        if items.count >= Self.splitScanRows { ScanSplitter.shared.expectJob() }
     }
 
     /// The item biases `top` scans with: `bias` plus, for each neighbour j of
@@ -197,13 +207,47 @@ extension Model {
                           bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?, kernel: BlockScorer)
         -> [(score: Double, row: Int32)]
     {
-        let rowCount = items.count, block = BlockScorer.blockRows
-        var selection = Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs)
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
+        let rowCount = items.count, chunk = Self.splitChunkRows
+        var lanes = [Selection](repeating: Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs),
+                                count: rowCount >= Self.splitScanRows ? ScanSplitter.lanes : 1)
+        lanes.withUnsafeMutableBufferPointer { buffer in
+            let lanes = buffer.baseAddress!
+            let scanChunk = { (lane: Int, chunk: Range<Int>) in
+                halfScan(p: p, base: base, halfRows: halfRows, stride: stride, bias: bias, kernel: kernel,
+                         rows: chunk, into: &lanes[lane])
+            }
+            guard buffer.count > 1 else { return scanChunk(0, 0..<rowCount) }
+            ScanSplitter.shared.run(chunks: (rowCount + chunk - 1) / chunk) { lane, c in
+                scanChunk(lane, c * chunk ..< min(rowCount, (c + 1) * chunk))
+            }
+        }
+        guard lanes.count > 1 else { return lanes[0].sorted() }
+        // Each lane kept its best n of the rows it saw, so the best n of
+        // both lists, in the heap's order (score, then lower row), is the
+        // best n of all rows: what one lane would have kept.
+        let merged = lanes.flatMap { $0.sorted() }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+        return Array(merged.prefix(n))
+    }
+
+    /// Rows from which `halfScan` shares a scan with `ScanSplitter`'s helper.
+    /// (Chosen by measurement; see docs/BENCHMARKS.md.)
+    static let splitScanRows = 32_768
+
+    /// Rows per chunk a lane claims: 512 KiB of half rows at k = 32, a few
+    /// microseconds of work, so the caller's final wait for the helper's
+    /// chunk is short, and thirty-two blocks, so each claim is rare.
+    static let splitChunkRows = 8_192
+
+    /// Scores `rows` in blocks of `BlockScorer.blockRows` and offers them
+    /// to `selection`.
+    private func halfScan(p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
+                          bias: UnsafePointer<Float>, kernel: BlockScorer, rows: Range<Int>, into selection: inout Selection) {
+        let block = BlockScorer.blockRows
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
             let scores = scores.baseAddress!
-            var start = 0
-            while start < rowCount {
-                let count = min(block, rowCount - start)
+            var start = rows.lowerBound
+            while start < rows.upperBound {
+                let count = min(block, rows.upperBound - start)
                 let most = kernel.score(p, halfRows: halfRows + start * stride, stride: stride, bias: bias + start,
                                         count: count, into: scores)
                 // Once the heap is full, most blocks hold no row that
@@ -214,7 +258,6 @@ extension Model {
                 }
                 start += count
             }
-            return selection.sorted()
         }
     }
 
@@ -358,3 +401,4 @@ extension Model {
         return hasRankingHead ? UserVector(values: rank, base: 0) : UserVector(values: p, base: mean + bias)
     }
 }
+

@@ -108,6 +108,9 @@ public struct Engine {
         case .failure(let failure): return (failure.reply, failure.op)
         case .success(let (op, json)):
             guard QueryRoute.stop(op: op, items: model.items.count, factors: model.settings.factors) <= stop else {
+                // A worker will scan the catalogue: start the scan helper's
+                // wake-up now, in parallel with the worker's.
+                if op == "top", json["candidates"] == nil { model.expectTopScan() }
                 return nil
             }
             return (Self.respond { try readOnly(op, json) }, Self.label(op))

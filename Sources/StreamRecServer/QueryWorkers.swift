@@ -1,4 +1,5 @@
 import Foundation
+import StreamRecCore
 import Synchronization
 import ZeroMQ
 

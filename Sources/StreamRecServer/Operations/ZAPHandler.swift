@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import StreamRecCore
 import Synchronization
 import ZeroMQ
 

@@ -7,11 +7,11 @@ import Foundation
 /// Foundation's `Thread.name` does not reach the kernel on Linux: every
 /// thread showed as "streamrecd". The thread names itself first thing, and
 /// the kernel keeps only the first 15 bytes of a name, so the names are
-/// short: "sr-front", "sr-query-0", "sr-zap". The main thread (the event
+/// short: "sr-front", "sr-query-0", "sr-zap", "sr-scan". The main thread (the event
 /// loop) is left alone: its name is the process's in `ps` and `pgrep`.
-enum NamedThread {
+public enum NamedThread {
     /// Runs `body` on a new thread called `name`.
-    static func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
+    public static func start(_ name: String, _ body: @escaping @Sendable () -> Void) {
         Thread {
             _ = sr_set_thread_name(name)
             body()

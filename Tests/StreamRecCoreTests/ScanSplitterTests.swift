@@ -1,0 +1,85 @@
+import Dispatch
+import Synchronization
+import XCTest
+@testable import StreamRecCore
+
+/// `ScanSplitter` runs every chunk once, in order within each lane, and
+/// `top` over a catalogue large enough to be split answers as one lane would.
+final class ScanSplitterTests: XCTestCase {
+    /// The chunks each lane ran, in the order it ran them.
+    private final class Record: @unchecked Sendable {
+        let lanes = Mutex<[[Int]]>(Array(repeating: [], count: ScanSplitter.lanes))
+        func add(lane: Int, chunk: Int) { lanes.withLock { $0[lane].append(chunk) } }
+    }
+
+    /// Each of 0 ..< chunks runs exactly once, each lane in increasing order; with slow chunks the helper takes part.
+    func testEveryChunkRunsOnceInOrderPerLane() {
+        var helperChunks = 0
+        for chunks in [0, 1, 2, 20] {
+            for _ in 0..<5 {
+                let record = Record()
+                ScanSplitter.shared.run(chunks: chunks) { lane, chunk in
+                    record.add(lane: lane, chunk: chunk)
+                    usleep(300)  // long enough that a woken helper finds chunks left
+                }
+                let lanes = record.lanes.withLock { $0 }
+                XCTAssertEqual(lanes.flatMap { $0 }.sorted(), Array(0..<chunks), "\(chunks) chunks")
+                for lane in lanes { XCTAssertEqual(lane, lane.sorted(), "a lane ran chunks out of order") }
+                helperChunks += lanes[1].count
+            }
+        }
+        XCTAssertGreaterThan(helperChunks, 0, "the helper never took a chunk")
+    }
+
+    /// Jobs from four threads at once each run all their chunks once (a job that finds the helper busy runs alone).
+    func testConcurrentJobsEachRunAllTheirChunks() {
+        let failures = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { thread in
+            for round in 0..<50 {
+                let chunks = 1 + (thread * 7 + round) % 13
+                let record = Record()
+                ScanSplitter.shared.run(chunks: chunks) { lane, chunk in record.add(lane: lane, chunk: chunk) }
+                if record.lanes.withLock({ $0.flatMap { $0 }.sorted() }) != Array(0..<chunks) {
+                    failures.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        XCTAssertEqual(failures.load(ordering: .relaxed), 0)
+    }
+
+    /// Over catalogues past `Model.splitScanRows`, with random rows and with rows that tie exactly, `scan` returns what a one-lane scan of every row returns.
+    func testSplitScanEqualsOneLaneScan() {
+        XCTAssertGreaterThan(Model.splitScanRows, Model.splitChunkRows)
+        var rng = SplitMix64(seed: 99)
+        for items in [Model.splitScanRows, Model.splitScanRows + 1, 5 * Model.splitChunkRows + 17] {
+            var settings = ModelSettings()
+            settings.factors = 8
+            settings.reservoirSize = 0
+            var model = Model(settings: settings)
+            for i in 0..<items { model.observe(RatingEvent(user: .number(UInt64(i % 3)), item: .number(UInt64(i)), rating: 5)) }
+            for ties in [false, true] {
+            var table = FactorTable(dimension: 8)
+            // With ties, a few distinct rows repeated, so many rows in both lanes tie.
+            let distinct = (0..<(ties ? 50 : items)).map { _ in (0..<8).map { _ in rng.nextSignedUnit() } }
+            for i in 0..<items { table.values += distinct[(i * 31) % distinct.count] }
+            let bias = [Float](repeating: 0, count: items)
+            let halves = HalfRows(mirroring: table)
+            for _ in 0..<5 {
+                let vector = UserVector(values: (0..<8).map { _ in rng.nextSignedUnit() }, base: 0)
+                for n in [1, 10, 100] {
+                    // A helper already awake takes chunks from the start.
+                    ScanSplitter.shared.expectJob()
+                    usleep(50)
+                    let split = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias, candidates: nil,
+                                           excluded: RowBitmap(rows: 0))
+                    // Candidates listing every row take the exact one-lane path.
+                    let oneLane = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                                             candidates: (0..<Int32(items)).map { $0 }, excluded: RowBitmap(rows: 0))
+                    XCTAssertEqual(split.map(\.row), oneLane.map(\.row), "items \(items) n \(n)")
+                    XCTAssertEqual(split.map(\.score), oneLane.map(\.score), "items \(items) n \(n)")
+                }
+            }
+            }
+        }
+    }
+}

@@ -42,7 +42,11 @@ public final class NeighbourPipeline: @unchecked Sendable {
 
     private init(_ head: NeighbourHead) {
         self.head = head
-        DispatchQueue.global().async(group: worker) { self.work() }
+        worker.enter()
+        NamedThread.start("sr-neighbours") { [self] in
+            work()
+            worker.leave()
+        }
     }
 
     /// Sends the ratings `model` has queued once there are at least `least`

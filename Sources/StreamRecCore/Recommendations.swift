@@ -24,7 +24,6 @@ extension Model {
     /// count as its score and `.popular` as the source.
     public func top(_ query: TopQuery) -> (items: [(item: ExternalID, score: Float)], source: AnswerSource) {
         precondition(detachedNeighbourRatings == nil, "top needs the neighbour head, which is detached")
-        if query.candidates == nil { expectTopScan() }
         var excluded = RowBitmap(rows: items.count)
         for id in query.exclude { if let i = items.index(of: id) { excluded.insert(i) } }
         let candidates = query.candidates.map { $0.compactMap { items.index(of: $0) } }
@@ -53,6 +52,7 @@ extension Model {
             let best = select(n: query.n, candidates: candidates, excluded: excluded) { Double(popularity[$0]) }
             return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .popular)
         }
+        if candidates == nil { expectTopScan() }
         let bias = neighbourBias(likes, over: hasRankingHead ? itemRankBias : itemBias)
         let best = scan(n: query.n, vector: vector, table: scannedItems, halves: scannedHalves, bias: bias,
                         candidates: candidates, excluded: excluded, seenBy: seenBy)
@@ -62,8 +62,8 @@ extension Model {
     /// Wakes `ScanSplitter`'s helper if a `top` over all items would share
     /// its scan now, so that the helper's wake-up (tens of microseconds in
     /// a VM whose other vCPU sleeps) overlaps the work before the scan:
-    /// `top` calls it first thing, and the daemon when it hands a `top` to
-    /// a query worker.
+    /// `top` calls it before building the neighbour biases, and the daemon
+    /// when it hands a `top` to a query worker.
     public func expectTopScan() {
         if items.count >= Self.splitScanRows { ScanSplitter.shared.expectJob() }
     }
@@ -221,12 +221,17 @@ extension Model {
                 scanChunk(lane, c * chunk ..< min(rowCount, (c + 1) * chunk))
             }
         }
-        guard lanes.count > 1 else { return lanes[0].sorted() }
-        // Each lane kept its best n of the rows it saw, so the best n of
-        // both lists, in the heap's order (score, then lower row), is the
-        // best n of all rows: what one lane would have kept.
-        let merged = lanes.flatMap { $0.sorted() }.sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
-        return Array(merged.prefix(n))
+        return Self.merge(lanes.map { $0.sorted() }, n: n)
+    }
+
+    /// The best `n` of the lanes' lists, best first, ties to the lower row.
+    ///
+    /// Each lane kept its best n of the rows it saw, so the best n of all
+    /// the lists, in the heap's order, is the best n of all rows: what one
+    /// lane would have kept.
+    static func merge(_ lanes: [[(score: Double, row: Int32)]], n: Int) -> [(score: Double, row: Int32)] {
+        let all = lanes.joined().sorted { $0.score > $1.score || ($0.score == $1.score && $0.row < $1.row) }
+        return Array(all.prefix(n))
     }
 
     /// Rows from which `halfScan` shares a scan with `ScanSplitter`'s helper.
@@ -401,4 +406,3 @@ extension Model {
         return hasRankingHead ? UserVector(values: rank, base: 0) : UserVector(values: p, base: mean + bias)
     }
 }
-

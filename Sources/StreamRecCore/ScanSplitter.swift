@@ -30,7 +30,8 @@ public final class ScanSplitter: @unchecked Sendable {
     public static let lanes = 2
 
     private struct Job {
-        /// Valid only while `open` or while the helper still counts as a participant.
+        /// Valid while the slot holds the job, and for the helper until it
+        /// leaves (`helperInside`); `open` is only a lock-free hint.
         let body: (Int, Int) -> Void
         let chunks: Int
     }
@@ -79,7 +80,10 @@ public final class ScanSplitter: @unchecked Sendable {
                     while !(open.load(ordering: .acquiring) && helpWithOpenJob()), ContinuousClock.now < deadline {
                         sched_yield()
                     }
-                    awake.store(false, ordering: .releasing)
+                    // An exchange, not a store: a store may pass the load of
+                    // `open` below (x86 reorders a store before a later load),
+                    // and the wake-up of a job opened meanwhile would be lost.
+                    _ = awake.exchange(false, ordering: .acquiringAndReleasing)
                     // A job opened since the last look found the helper awake
                     // and sent no wake-up: look again rather than sleep.
                 } while open.load(ordering: .acquiring) && !awake.exchange(true, ordering: .acquiringAndReleasing)
@@ -125,7 +129,6 @@ public final class ScanSplitter: @unchecked Sendable {
 
     /// The helper's side: join the open job, if any, claim chunks until none
     /// is left, leave.
-    @discardableResult
     private func helpWithOpenJob() -> Bool {
         var job = slot.withLock { s -> Job? in
             if s.value.job != nil { s.value.helperInside = true }

@@ -82,4 +82,14 @@ final class ScanSplitterTests: XCTestCase {
             }
         }
     }
+
+    /// Merging lanes keeps the best n across them, and a tie between lanes goes to the lower row whichever lane holds it.
+    func testMergeBreaksTiesAcrossLanesByRow() {
+        let caller: [(score: Double, row: Int32)] = [(3, 40), (2, 41), (1, 42)]
+        let helper: [(score: Double, row: Int32)] = [(3, 7), (2, 90), (2, 8)]
+        let merged = Model.merge([caller, helper], n: 4)
+        XCTAssertEqual(merged.map(\.row), [7, 40, 8, 41])
+        XCTAssertEqual(merged.map(\.score), [3, 3, 2, 2])
+        XCTAssertEqual(Model.merge([caller], n: 2).map(\.row), [40, 41])
+    }
 }

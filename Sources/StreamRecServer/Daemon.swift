@@ -119,7 +119,8 @@ public final class Daemon: @unchecked Sendable {
             "fsync": "\(config.fsync.rawValue)", "log_position": "\(position)",
         ])
         let metrics = self.metrics
-        workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads) { [state] request, stop in
+        workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads,
+                                   failed: { [logger] in logger.critical("\($0)") }) { [state] request, stop in
             let started = Clock.monotonic()
             guard let (reply, op) = state.read({ $0.answer(request, at: stop) }) else { return nil }
             metrics.recordQuery(op: op, seconds: Clock.monotonic() - started)

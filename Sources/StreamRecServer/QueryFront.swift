@@ -22,12 +22,22 @@ struct QueryFront {
     let control: Socket
     /// The reply to a request body, or nil to forward it to a worker.
     let answer: (UnsafeRawBufferPointer) -> [UInt8]?
+    /// Told why the loop stopped when polling fails other than at shutdown.
+    let failed: (String) -> Void
 
     /// Serves until a message arrives on `control` (or polling fails).
     func run() {
         var poller = Poller([frontend, backend, control])
         while true {
-            guard let ready = try? poller.poll(timeoutMilliseconds: -1, enabled: [true, true, true]) else { return }
+            let ready: [Bool]
+            do {
+                ready = try poller.poll(timeoutMilliseconds: -1, enabled: [true, true, true])
+            } catch let error as ZMQError where error.isContextTerminated {
+                return  // the context is closing: shutdown
+            } catch {
+                failed("the query front stopped, so no query will be answered: \(error)")
+                return
+            }
             if ready[2] { return }
             // A failed send to a vanished client is that client's loss only.
             if ready[0] { try? takeRequest() }

@@ -29,7 +29,8 @@ final class QueryWorkers: @unchecked Sendable {
     /// Starts the front thread and `count` workers on `frontend` (a ROUTER
     /// already configured and bound). `answer` must be thread-safe; it
     /// returns nil for requests that must travel past the stop it is given.
-    init(context: Context, frontend: Socket, count: Int,
+    /// `failed` hears why the front thread stopped if it stops on its own.
+    init(context: Context, frontend: Socket, count: Int, failed: @escaping @Sendable (String) -> Void = { _ in },
          answer: @escaping @Sendable (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?) throws {
         self.context = context
         let backend = try Socket(context, .dealer)
@@ -51,7 +52,8 @@ final class QueryWorkers: @unchecked Sendable {
                 serve(rep: rep, forward: forward) { answer($0, .worker) }
             }
         }
-        let front = QueryFront(frontend: frontend, backend: backend, control: control) { answer($0, .front) }
+        let front = QueryFront(frontend: frontend, backend: backend, control: control, answer: { answer($0, .front) },
+                               failed: failed)
         finished.enter()
         NamedThread.start("sr-front") { [finished] in
             defer { finished.leave() }

@@ -19,6 +19,10 @@ public struct ZMQError: Error, CustomStringConvertible, Equatable {
     public var message: String { String(cString: zmq_strerror(code)) }
 
     public var description: String { "\(operation): \(message) (errno \(code))" }
+
+    /// True for ETERM: the context is being terminated, the normal end of a
+    /// socket's life at shutdown rather than a fault.
+    public var isContextTerminated: Bool { code == ETERM }
 }
 
 /// Runs one libzmq call: the only place that reads `zmq_errno()`.

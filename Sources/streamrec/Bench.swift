@@ -22,8 +22,8 @@ struct Bench: ParsableCommand {
 
     @Option(help: ArgumentHelp("The zmq-floor binary (build: cc -O2 -o zmq-floor zmq-floor.c -lzmq).", valueName: "path"))
     var floor = ".build/zmq-floor"
-    @Option(help: ArgumentHelp("The daemon's ingest endpoint.", valueName: "endpoint"))
-    var pull = "tcp://127.0.0.1:5555"
+    @Option(help: ArgumentHelp("The daemon's ingest endpoint ($STREAMREC_PULL when set).", valueName: "endpoint"))
+    var pull = DefaultEndpoint.pull
     @OptionGroup var options: QueryOptions
     @Option(help: "Repetitions; the report shows medians.") var runs = 3
     @Option(help: "Events per batched ingest run (binary and JSON arrays).") var events = 2_000_000

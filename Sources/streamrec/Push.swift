@@ -22,8 +22,8 @@ struct Push: ParsableCommand {
     )
 
     @Argument(help: "Ratings file (.tsv, .csv, plain or .gz).") var file: String
-    @Option(help: ArgumentHelp("The daemon's ingest endpoint.", valueName: "endpoint"))
-    var pull = "tcp://127.0.0.1:5555"
+    @Option(help: ArgumentHelp("The daemon's ingest endpoint ($STREAMREC_PULL when set).", valueName: "endpoint"))
+    var pull = DefaultEndpoint.pull
     @Option(help: "Events per message (1-10000).") var batch = 500
     @Option(help: "Message encoding: json (arrays) or binary (frames).") var format = WireFormat.json
     @Flag(help: "Return as soon as the events are handed to ZeroMQ.") var noWait = false

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import StreamRecServer
 import ZeroMQ
 
@@ -21,10 +22,23 @@ struct StreamRec: ParsableCommand {
     )
 }
 
+/// The endpoints this client uses when no flag names them: the daemon's own
+/// `STREAMREC_REP` and `STREAMREC_PULL`, else the daemon's defaults, so that
+/// one `export STREAMREC_REP=…` points the daemon and its client at the same
+/// socket.
+enum DefaultEndpoint {
+    static var rep: String { environment("STREAMREC_REP") ?? "tcp://127.0.0.1:5556" }
+    static var pull: String { environment("STREAMREC_PULL") ?? "tcp://127.0.0.1:5555" }
+
+    private static func environment(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
 /// Where the daemon's query socket is and how long to wait for it.
 struct QueryOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The daemon's query endpoint.", valueName: "endpoint"))
-    var rep = "tcp://127.0.0.1:5556"
+    @Option(help: ArgumentHelp("The daemon's query endpoint ($STREAMREC_REP when set).", valueName: "endpoint"))
+    var rep = DefaultEndpoint.rep
 
     @Option(help: ArgumentHelp("Seconds to wait for a reply.", valueName: "seconds"))
     var timeout: Double = 5

@@ -18,4 +18,19 @@ final class ClientCommandTests: XCTestCase {
         XCTAssertEqual(down.status, 1, down.output)
         XCTAssertTrue(down.output.contains("no reply from \(nobody) in time"), down.output)
     }
+
+    /// With no --rep, the client connects to $STREAMREC_REP, the variable the daemon itself reads, and its help shows that default.
+    func testClientReadsTheDaemonsEndpointVariable() throws {
+        let executable = try XCTUnwrap(E2EExecutable.url("streamrec"), "streamrec not built")
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self))
+        addTeardownBlock { runner.stop() }
+        var environment = ProcessInfo.processInfo.environment
+        environment["STREAMREC_REP"] = runner.repEndpoint
+        let up = try e2eRun(executable, ["health", "--timeout", "2"], environment: environment)
+        XCTAssertEqual(up.status, 0, up.output)
+        XCTAssertTrue(up.output.contains(#""status":"ready""#), up.output)
+
+        let help = try e2eRun(executable, ["stats", "--help"], environment: environment)
+        XCTAssertTrue(help.output.contains("(default: \(runner.repEndpoint))"), "help shows the default in effect: \(help.output)")
+    }
 }

@@ -202,7 +202,8 @@ extension Model {
     /// `BlockScorer.blockRows` rows per call to the C block kernel, each
     /// row offered to a `Selection`; a block whose best score cannot pass
     /// the admission test is skipped whole, and so is each run of eight
-    /// rows in it with none that passes.
+    /// rows in it with none that passes. From `splitScanRows` rows on, the
+    /// rows are shared with `ScanSplitter`'s helper, one `Selection` per lane.
     private func halfScan(n: Int, p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
                           bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?, kernel: BlockScorer)
         -> [(score: Double, row: Int32)]
@@ -235,7 +236,9 @@ extension Model {
     }
 
     /// Rows from which `halfScan` shares a scan with `ScanSplitter`'s helper.
-    /// (Chosen by measurement; see docs/BENCHMARKS.md.)
+    /// Not at 10 k items: with 4,096 (and chunks of 1,024) a top-10 over
+    /// 10 k items, ~20 µs of scan, got slower in the daemon (176–207 against
+    /// 143–168 µs round trip): the helper's wake-up costs more than it saves.
     static let splitScanRows = 32_768
 
     /// Rows per chunk a lane claims: 512 KiB of half rows at k = 32, a few

@@ -23,12 +23,13 @@ struct StreamRec: ParsableCommand {
 }
 
 /// The endpoints this client uses when no flag names them: the daemon's own
-/// `STREAMREC_REP` and `STREAMREC_PULL`, else the daemon's defaults, so that
+/// `STREAMREC_REP` and `STREAMREC_PULL`, else the daemon's defaults
+/// (`DaemonConfig`'s, so the two cannot drift apart), so that
 /// one `export STREAMREC_REP=…` points the daemon and its client at the same
 /// socket.
 enum DefaultEndpoint {
-    static var rep: String { environment("STREAMREC_REP") ?? "tcp://127.0.0.1:5556" }
-    static var pull: String { environment("STREAMREC_PULL") ?? "tcp://127.0.0.1:5555" }
+    static var rep: String { environment("STREAMREC_REP") ?? DaemonConfig().repEndpoint }
+    static var pull: String { environment("STREAMREC_PULL") ?? DaemonConfig().pullEndpoint }
 
     private static func environment(_ name: String) -> String? {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }

@@ -237,19 +237,33 @@ void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size
     for (size_t i = 0; i < count; i++) floats[i] = float_from_half(halves[i]);
 }
 
-// Plain C: the fixed inner loop of eight becomes two packed compares and a
-// movemask on the baseline target, where Swift's SIMD8 comparison built its
-// mask lane by lane through memory (slower than testing each row).
-uint64_t sr_groups_above(const float *scores, size_t count, float base, float threshold) {
-    uint64_t groups = 0;
-    size_t g = 0;
-    for (; g * 8 + 8 <= count; g++) {
-        int any = 0;
-        for (int r = 0; r < 8; r++) any |= (base + scores[g * 8 + r]) > threshold;
-        groups |= (uint64_t)any << g;
+// Row by row in plain C for the portable path; AVX2 compares eight rows
+// per instruction and movemask packs their bits. Either is a few dozen
+// instructions for the 64 rows of one call, where offering every row of
+// a passing run of eight to the selection cost ~3 ns a row (perf).
+static uint64_t rows_above_portable(const float *scores, size_t count, float base, float threshold) {
+    uint64_t rows = 0;
+    for (size_t r = 0; r < count; r++) rows |= (uint64_t)((base + scores[r]) > threshold) << r;
+    return rows;
+}
+
+#ifdef SR_X86
+SR_AVX2 static uint64_t rows_above_avx2(const float *scores, size_t count, float base, float threshold) {
+    const __m256 b = _mm256_set1_ps(base), t = _mm256_set1_ps(threshold);
+    uint64_t rows = 0;
+    size_t r = 0;
+    for (; r + 8 <= count; r += 8) {
+        __m256 above = _mm256_cmp_ps(_mm256_add_ps(b, _mm256_loadu_ps(scores + r)), t, _CMP_GT_OQ);
+        rows |= (uint64_t)(unsigned)_mm256_movemask_ps(above) << r;
     }
-    if (g * 8 == count) return groups;  // no partial run (and g may be 64: no shift by 64)
-    int any = 0;
-    for (size_t r = g * 8; r < count; r++) any |= (base + scores[r]) > threshold;
-    return groups | (uint64_t)any << g;
+    return rows | rows_above_portable(scores + r, count - r, base, threshold) << r;
+}
+#endif
+
+uint64_t sr_rows_above_on(sr_score_path path, const float *scores, size_t count, float base, float threshold) {
+#ifdef SR_X86
+    if (path == SR_SCORE_AVX2_FMA) return rows_above_avx2(scores, count, base, threshold);
+#endif
+    (void)path;
+    return rows_above_portable(scores, count, base, threshold);
 }

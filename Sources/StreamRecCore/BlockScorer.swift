@@ -21,8 +21,7 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
     public static var available: [BlockScorer] { allCases.filter(\.isAvailable) }
 
     /// Rows scored per kernel call by `Model.scan`: 256 scores (1 KiB) stay
-    /// in L1 while the selection reads them (at most 512: one bit per eight
-    /// rows in `sr_groups_above`'s answer).
+    /// in L1 while the selection reads them.
     public static let blockRows = 256
 
     public var isAvailable: Bool { sr_score_path_available(path) != 0 }
@@ -59,6 +58,13 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
     public func score(_ p: UnsafePointer<Float>, halfRows rows: UnsafePointer<UInt16>, stride: Int,
                       bias: UnsafePointer<Float>, count: Int, into scores: UnsafeMutablePointer<Float>) -> Float {
         sr_score_half_rows_on(path, p, rows, stride, bias, count, scores)
+    }
+
+    /// Bit r set when base + scores[r] > threshold in float (NaN never
+    /// passes), for the first `count` ≤ 64 scores.
+    @inline(__always)
+    public func rowsAbove(_ scores: UnsafePointer<Float>, count: Int, base: Float, threshold: Float) -> UInt64 {
+        sr_rows_above_on(path, scores, count, base, threshold)
     }
 
     /// Writes `count` floats as IEEE binary16 bit patterns, rounded to nearest, ties to even.

@@ -23,7 +23,7 @@ struct Selection {
         selector = TopSelector(limit: n)
         admission = selector.admissionScore
         self.excluded = excluded
-        filtering = !excluded.words.isEmpty
+        filtering = !excluded.isEmpty
         self.ratedPairs = ratedPairs
         self.seenBy = seenBy
     }

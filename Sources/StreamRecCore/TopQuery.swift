@@ -30,10 +30,15 @@ public struct TopQuery: Sendable {
 /// shift and a mask per candidate rather than a hash lookup.
 struct RowBitmap {
     private(set) var words: [UInt64]
+    /// True until a row is inserted: a scan then skips the test for every row.
+    private(set) var isEmpty = true
 
     init(rows: Int) { words = [UInt64](repeating: 0, count: (rows + 63) / 64) }
 
-    mutating func insert(_ row: Int32) { words[Int(row) >> 6] |= 1 << UInt64(Int(row) & 63) }
+    mutating func insert(_ row: Int32) {
+        words[Int(row) >> 6] |= 1 << UInt64(Int(row) & 63)
+        isEmpty = false
+    }
 
     @inline(__always)
     func contains(_ row: Int) -> Bool { words[row >> 6] & (1 << UInt64(row & 63)) != 0 }

@@ -43,26 +43,39 @@ struct TopSelector {
         heap.sorted { Self.worse($1, $0) }
     }
 
+    // Both sifts move a hole instead of swapping pairs, on the array's
+    // buffer without bounds checks: one store per level, not three. With
+    // Array subscripts and `swapAt`, siftDown was 4.5 of the 30 µs of a
+    // top-10 over 10 k items on a daemon-sized model (perf).
+
     private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard Self.worse(heap[child], heap[parent]) else { return }
-            heap.swapAt(child, parent)
-            child = parent
+        heap.withUnsafeMutableBufferPointer { heap in
+            let entry = heap[start]
+            var child = start
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard Self.worse(entry, heap[parent]) else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = entry
         }
     }
 
     private mutating func siftDown(_ start: Int) {
-        var parent = start
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count, Self.worse(heap[left], heap[smallest]) { smallest = left }
-            if right < heap.count, Self.worse(heap[right], heap[smallest]) { smallest = right }
-            if smallest == parent { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
+        heap.withUnsafeMutableBufferPointer { heap in
+            let entry = heap[start], count = heap.count
+            var parent = start
+            while true {
+                let left = 2 * parent + 1
+                guard left < count else { break }
+                let right = left + 1
+                let child = right < count && Self.worse(heap[right], heap[left]) ? right : left
+                guard Self.worse(heap[child], entry) else { break }
+                heap[parent] = heap[child]
+                parent = child
+            }
+            heap[parent] = entry
         }
     }
 }

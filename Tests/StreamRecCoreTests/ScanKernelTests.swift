@@ -168,17 +168,22 @@ final class ScanKernelTests: XCTestCase {
         }
     }
 
-    /// `sr_groups_above` flags exactly the runs of eight holding a score with base + score > threshold, NaN never counting.
-    func testGroupsAboveFlagsExactlyThePassingRuns() {
+    /// `rowsAbove` flags exactly the rows with base + score > threshold, NaN never counting, on every path.
+    func testRowsAboveFlagsExactlyThePassingRows() {
         var rng = SplitMix64(seed: 5)
-        for count in [0, 1, 7, 8, 9, 63, 64, 250, 256, 512] {
-            for _ in 0..<20 {
-                var scores = randomRow(count, &rng)
-                if count > 0, rng.next() % 3 == 0 { scores[Int(rng.next() % UInt64(count))] = .nan }
-                let base = rng.nextSignedUnit(), threshold = rng.nextSignedUnit() + 0.8
-                var expected: UInt64 = 0
-                for (r, s) in scores.enumerated() where base + s > threshold { expected |= 1 << UInt64(r / 8) }
-                XCTAssertEqual(sr_groups_above(scores, count, base, threshold), expected, "\(count) scores")
+        for kernel in BlockScorer.available {
+            for count in [0, 1, 7, 8, 9, 31, 63, 64] {
+                for _ in 0..<20 {
+                    var scores = randomRow(count, &rng)
+                    if count > 0, rng.next() % 3 == 0 { scores[Int(rng.next() % UInt64(count))] = .nan }
+                    let base = rng.nextSignedUnit(), threshold = rng.nextSignedUnit() + 0.8
+                    var expected: UInt64 = 0
+                    for (r, s) in scores.enumerated() where base + s > threshold { expected |= 1 << UInt64(r) }
+                    let got = scores.withUnsafeBufferPointer {
+                        kernel.rowsAbove($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: count, base: base, threshold: threshold)
+                    }
+                    XCTAssertEqual(got, expected, "\(kernel), \(count) scores")
+                }
             }
         }
     }

@@ -72,10 +72,10 @@ void sr_halve_on(sr_score_path path, const float *source, uint16_t *halves, size
 /// floats[i] = halves[i] as float (exact).
 void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size_t count);
 
-/// Bit g set when some score of scores[8g ..< 8g + 8] (within `count`,
-/// at most 512) has base + score > threshold, computed in float (NaN never
-/// passes): which runs of eight rows a scan must offer to its selection.
-uint64_t sr_groups_above(const float *scores, size_t count, float base, float threshold);
+/// Bit r set when base + scores[r] > threshold, computed in float (NaN
+/// never passes), for r < count (at most 64): the rows of a scored block
+/// that a scan must offer to its selection.
+uint64_t sr_rows_above_on(sr_score_path path, const float *scores, size_t count, float base, float threshold);
 
 #ifdef __cplusplus
 }

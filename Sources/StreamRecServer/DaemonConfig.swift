@@ -32,6 +32,10 @@ public struct DaemonConfig: Sendable {
     /// Threads answering heavy read-only queries in parallel with ingest
     /// (light ones are answered by the front thread; see `QueryRoute`).
     public var queryThreads = 2
+    /// Microseconds the query front keeps polling without sleeping after
+    /// each message, so that a query arriving soon after finds it awake and
+    /// its caches warm; 0 sleeps at once (see `Poller.poll(spinning:…)`).
+    public var busyPollMicroseconds = 200
     /// Shape of a new model. A restored snapshot brings its own settings.
     public var model = ModelSettings()
     /// Larger messages are dropped and counted as `oversized`.
@@ -65,6 +69,7 @@ public struct DaemonConfig: Sendable {
         try check(replayRate >= 0, "replay-rate must be >= 0")
         try check(replayPasses >= 0, "replay-passes must be >= 0")
         try check((1...64).contains(queryThreads), "query-threads must be 1...64")
+        try check((0...1_000_000).contains(busyPollMicroseconds), "busy-poll must be 0...1000000 microseconds")
         for (name, endpoint) in [("pull", pullEndpoint), ("rep", repEndpoint)] {
             try check(endpoint.contains("://"), "\(name) must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555 (got \(endpoint))")
         }

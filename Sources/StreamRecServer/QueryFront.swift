@@ -24,14 +24,19 @@ struct QueryFront {
     let answer: (UnsafeRawBufferPointer) -> [UInt8]?
     /// Told why the loop stopped when polling fails other than at shutdown.
     let failed: (String) -> Void
+    /// Seconds the front keeps polling without sleeping after each message
+    /// (`Poller.poll(spinning:since:enabled:)`); 0 sleeps at once.
+    let busyPoll: Double
 
     /// Serves until a message arrives on `control` (or polling fails).
     func run() {
         var poller = Poller([frontend, backend, control])
+        var lastActivity = Clock.monotonic()
         while true {
             let ready: [Bool]
             do {
-                ready = try poller.poll(timeoutMilliseconds: -1, enabled: [true, true, true])
+                ready = try poller.poll(spinning: busyPoll, since: lastActivity, enabled: [true, true, true])
+                lastActivity = Clock.monotonic()
             } catch let error as ZMQError where error.isContextTerminated {
                 return  // the context is closing: shutdown
             } catch {

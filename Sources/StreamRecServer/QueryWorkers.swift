@@ -29,8 +29,9 @@ final class QueryWorkers: @unchecked Sendable {
     /// Starts the front thread and `count` workers on `frontend` (a ROUTER
     /// already configured and bound). `answer` must be thread-safe; it
     /// returns nil for requests that must travel past the stop it is given.
-    /// `failed` hears why the front thread stopped if it stops on its own.
-    init(context: Context, frontend: Socket, count: Int, failed: @escaping @Sendable (String) -> Void = { _ in },
+    /// `failed` hears why the front thread stopped if it stops on its own;
+    /// `busyPoll` is how long the front spins after each message (`QueryFront`).
+    init(context: Context, frontend: Socket, count: Int, busyPoll: Double = 0, failed: @escaping @Sendable (String) -> Void = { _ in },
          answer: @escaping @Sendable (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?) throws {
         self.context = context
         let backend = try Socket(context, .dealer)
@@ -53,7 +54,7 @@ final class QueryWorkers: @unchecked Sendable {
             }
         }
         let front = QueryFront(frontend: frontend, backend: backend, control: control, answer: { answer($0, .front) },
-                               failed: failed)
+                               failed: failed, busyPoll: busyPoll)
         finished.enter()
         NamedThread.start("sr-front") { [finished] in
             defer { finished.leave() }

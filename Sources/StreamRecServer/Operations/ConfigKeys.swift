@@ -14,6 +14,7 @@ extension DaemonConfig {
         .scalar("replay-rate", \.replayRate),
         .scalar("replay-passes", \.replayPasses),
         .scalar("query-threads", \.queryThreads),
+        .scalar("busy-poll", \.busyPollMicroseconds),
         .scalar("max-message-bytes", \.maxMessageBytes),
         .scalar("max-id-bytes", \.maxIDBytes),
         .scalar("max-abs-rating", \.maxAbsRating),

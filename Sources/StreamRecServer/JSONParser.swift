@@ -136,13 +136,23 @@ public struct JSONParser {
     private mutating func string() throws -> String {
         offset += 1
         let start = offset
-        // Fast path: no escapes.
+        // Fast path: no escapes. All-ASCII text (keys, most IDs) is valid
+        // UTF-8 as it stands, so it becomes a String straight from the
+        // message bytes: copying it into an array and validating it first
+        // was a tenth of the ingest loop for one JSON event per message (perf).
+        var ascii = true
         while let b = peek, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") {
             guard b >= 0x20 else { throw error("control character in string") }
+            if b >= 0x80 { ascii = false }
             offset += 1
         }
         guard let end = peek else { throw error("unterminated string") }
-        var utf8 = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<offset]))
+        let run = UnsafeRawBufferPointer(rebasing: bytes[start..<offset])
+        if end == UInt8(ascii: "\""), ascii {
+            offset += 1
+            return String(decoding: run.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+        }
+        var utf8 = Array(run)
         if end == UInt8(ascii: "\"") {
             offset += 1
             return try validUTF8(utf8, start)

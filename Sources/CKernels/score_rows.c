@@ -256,7 +256,8 @@ SR_AVX2 static uint64_t rows_above_avx2(const float *scores, size_t count, float
         __m256 above = _mm256_cmp_ps(_mm256_add_ps(b, _mm256_loadu_ps(scores + r)), t, _CMP_GT_OQ);
         rows |= (uint64_t)(unsigned)_mm256_movemask_ps(above) << r;
     }
-    return rows | rows_above_portable(scores + r, count - r, base, threshold) << r;
+    if (r < count) rows |= rows_above_portable(scores + r, count - r, base, threshold) << r;  // no shift by 64
+    return rows;
 }
 #endif
 

@@ -49,6 +49,8 @@ public final class Daemon: @unchecked Sendable {
     /// Longest the loop spends draining ingest before it looks at queries
     /// again, so a flood of events cannot starve clients.
     private let ingestBudget = 0.002
+    /// When the loop last took ingest; the query front does not spin meanwhile.
+    private let ingestActivity = IngestActivity()
 
     /// `telemetry` receives the metrics and flips to ready at the end of init;
     /// pass the one an HTTP server already shows.
@@ -120,7 +122,7 @@ public final class Daemon: @unchecked Sendable {
         ])
         let metrics = self.metrics
         workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads,
-                                   busyPoll: Double(config.busyPollMicroseconds) / 1e6,
+                                   busyPoll: Double(config.busyPollMicroseconds) / 1e6, ingest: ingestActivity,
                                    failed: { [logger] in logger.critical("\($0)") }) { [state] request, stop in
             let started = Clock.monotonic()
             guard let (reply, op) = state.read({ $0.answer(request, at: stop) }) else { return nil }
@@ -165,7 +167,10 @@ public final class Daemon: @unchecked Sendable {
             let ready = try poller.poll(timeoutMilliseconds: Int((timeout * 1000).rounded(.up)),
                                         enabled: [true, !scheduler.clientWaiting])
             let appliedBefore = state.read { $0.counters.applied }
-            if ready[0] { try drainIngest(budget: ingestBudget) }
+            if ready[0] {
+                ingestActivity.mark(now: Clock.monotonic())
+                try drainIngest(budget: ingestBudget)
+            }
             commitLog()
             if ready[1] { try serveForwarded() }
             try collectFinishedSnapshot()

@@ -8,7 +8,8 @@ import ZeroMQ
 /// (`QueryRoute`: predict, stats, a top over a small catalogue…) is answered
 /// on this thread and sent back with its envelope, so it costs one thread
 /// wakeup, as a plain REP socket would, or none when it arrives within
-/// `busyPoll` of the last query answered here. Anything else goes to the DEALER
+/// `busyPoll` of the last query answered here while no worker holds one
+/// and no ingest flows (see `run`). Anything else goes to the DEALER
 /// unchanged, envelope and all, and the worker's reply comes back the same
 /// way. We rejected keeping `zmq_proxy_steerable` here: it sends every
 /// query to a worker, two more thread wakeups (~100 µs on a busy 2-core box)
@@ -28,22 +29,31 @@ struct QueryFront {
     /// Seconds the front keeps polling without sleeping after answering a
     /// query itself (`Poller.poll(spinning:since:enabled:)`); 0 sleeps at once.
     let busyPoll: Double
+    /// While the loop takes ingest, the front does not spin (`IngestActivity`).
+    let ingest: IngestActivity
 
     /// Serves until a message arrives on `control` (or polling fails).
     ///
     /// The front spins only after a query it answered itself, and only
-    /// while no forwarded query is at a worker: a worker's scan needs the
-    /// cores a spinning front would take. Spinning through worker-answered
+    /// while no forwarded query is at a worker and the loop takes no
+    /// ingest: a worker's scan and the loop need the cores a spinning front
+    /// would take. Spinning through worker-answered
     /// tops over 100 k items cut 4-client throughput against 1 client from
     /// 2.0 × to 1.5 × and doubled the p99 under ingest on the 2-core box.
+    /// Only requests a worker's REP socket will answer are counted (REP
+    /// drops other shapes unanswered), and a count with no reply for
+    /// `workerSilence` seconds is not trusted, so a worker that never
+    /// answers cannot turn the spin off for good.
     func run() {
         var poller = Poller([frontend, backend, control])
-        var lastAnswered = -Double.infinity
+        var lastAnswered = -Double.infinity, lastAtWorkers = -Double.infinity
         var atWorkers = 0
         while true {
             let ready: [Bool]
             do {
-                ready = try poller.poll(spinning: atWorkers == 0 ? busyPoll : 0, since: lastAnswered,
+                let now = Clock.monotonic()
+                let othersBusy = (atWorkers > 0 && now - lastAtWorkers < Self.workerSilence) || ingest.isBusy(now: now)
+                ready = try poller.poll(spinning: othersBusy ? 0 : busyPoll, since: lastAnswered,
                                         enabled: [true, true, true])
             } catch let error as ZMQError where error.isContextTerminated {
                 return  // the context is closing: shutdown
@@ -55,28 +65,39 @@ struct QueryFront {
             if ready[0] {
                 switch takeRequest() {
                 case .answered?: lastAnswered = Clock.monotonic()
-                case .forwarded?: atWorkers += 1
-                case nil: break
+                case .forwarded?:
+                    atWorkers += 1
+                    lastAtWorkers = Clock.monotonic()
+                case .passedOn?, nil: break
                 }
             }
-            if ready[1], relayReply() { atWorkers = max(0, atWorkers - 1) }
+            if ready[1], relayReply() {
+                atWorkers = max(0, atWorkers - 1)
+                lastAtWorkers = Clock.monotonic()
+            }
         }
     }
 
-    /// Where `takeRequest` sent a request.
-    private enum Taken { case answered, forwarded }
+    /// Seconds after the last forward or reply past which a nonzero count of
+    /// requests at the workers no longer stops the spin.
+    static let workerSilence = 1.0
+
+    /// Where `takeRequest` sent a request: answered here, forwarded as a
+    /// request a worker will answer, or passed on in a shape it may drop.
+    private enum Taken { case answered, forwarded, passedOn }
 
     /// Answers or forwards one request; nil when none could be taken or passed on.
     /// A failed send to a vanished client is that client's loss only.
     private func takeRequest() -> Taken? {
         guard let frames = try? frontend.receiveMultipart(dontWait: true) else { return nil }
-        if let request = RouterRequest(frames), let reply = request.body.withUnsafeBytes(answer) {
+        let request = RouterRequest(frames)
+        if let request, let reply = request.body.withUnsafeBytes(answer) {
             try? frontend.sendMultipart(request.envelope + [reply])
             return .answered
         }
         do {
             try backend.sendMultipart(frames)
-            return .forwarded
+            return request == nil ? .passedOn : .forwarded
         } catch {
             return nil
         }

@@ -30,8 +30,10 @@ final class QueryWorkers: @unchecked Sendable {
     /// already configured and bound). `answer` must be thread-safe; it
     /// returns nil for requests that must travel past the stop it is given.
     /// `failed` hears why the front thread stopped if it stops on its own;
-    /// `busyPoll` is how long the front spins after each message (`QueryFront`).
-    init(context: Context, frontend: Socket, count: Int, busyPoll: Double = 0, failed: @escaping @Sendable (String) -> Void = { _ in },
+    /// `busyPoll` is how long the front spins after a query it answered
+    /// (`QueryFront`), unless `ingest` says the loop is busy.
+    init(context: Context, frontend: Socket, count: Int, busyPoll: Double = 0, ingest: IngestActivity = IngestActivity(),
+         failed: @escaping @Sendable (String) -> Void = { _ in },
          answer: @escaping @Sendable (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?) throws {
         self.context = context
         let backend = try Socket(context, .dealer)
@@ -54,7 +56,7 @@ final class QueryWorkers: @unchecked Sendable {
             }
         }
         let front = QueryFront(frontend: frontend, backend: backend, control: control, answer: { answer($0, .front) },
-                               failed: failed, busyPoll: busyPoll)
+                               failed: failed, busyPoll: busyPoll, ingest: ingest)
         finished.enter()
         NamedThread.start("sr-front") { [finished] in
             defer { finished.leave() }

@@ -68,7 +68,7 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Threads answering heavy read-only queries (top, similar, popular over large catalogues) in parallel with ingest; light ones are answered by the front thread. Default 2.", valueName: "n"))
     var queryThreads: Int?
 
-    @Option(help: ArgumentHelp("After answering a query itself, the query front keeps polling this long before it sleeps, so the next query finds it awake with warm caches (much faster in a VM); costs up to that much CPU per query when queries are sparse, nothing when idle. 0 = sleep at once. Default 200.", valueName: "microseconds"))
+    @Option(help: ArgumentHelp("After answering a query itself, the query front keeps polling this long before it sleeps, so the next query finds it awake with warm caches (much faster in a VM); not while workers or ingest need the cores; costs up to that much CPU per query when queries are sparse, nothing when idle. 0 = sleep at once. Default 200.", valueName: "microseconds"))
     var busyPoll: Int?
 
     @OptionGroup(title: "Model (for a new model; a restored snapshot keeps its own)")

@@ -52,4 +52,13 @@ final class BusyPollTests: XCTestCase {
         XCTAssertGreaterThan(spent, 0.01, "the poller slept at once instead of spinning")
         XCTAssertLessThan(spent, 0.3, "the poller kept spinning past its window")
     }
+
+    /// `IngestActivity` reports ingest as busy for `quiet` seconds after a mark, and never before the first one.
+    func testIngestActivityIsBusyForTheQuietWindowOnly() {
+        let activity = IngestActivity()
+        XCTAssertFalse(activity.isBusy(now: 100))
+        activity.mark(now: 100)
+        XCTAssertTrue(activity.isBusy(now: 100 + IngestActivity.quiet / 2))
+        XCTAssertFalse(activity.isBusy(now: 100 + IngestActivity.quiet * 2))
+    }
 }

@@ -11,9 +11,8 @@ extension Poller {
     /// vCPU back to the host, and the next query pays for the wake-up (an
     /// interrupt into an idle guest) and then runs on caches that other
     /// work has emptied. On the 2-vCPU dev box a top-10 over 10 k items took
-    /// 160–200 µs a round trip with the query front sleeping and 112–128 µs
-    /// with it spinning 200 µs (docs/BENCHMARKS.md); the front's own work
-    /// per query went from ~65 µs to under a third of that. The spin only
+    /// 164–196 µs a round trip with the query front sleeping and 112–128 µs
+    /// with it spinning 200 µs (docs/BENCHMARKS.md). The spin only
     /// follows activity, so an idle daemon still sleeps, and it yields the
     /// CPU between looks, so a runnable thread on the same core goes first.
     /// Its cost is CPU: up to `spin` seconds of a core per query when

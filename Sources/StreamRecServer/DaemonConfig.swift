@@ -33,8 +33,8 @@ public struct DaemonConfig: Sendable {
     /// (light ones are answered by the front thread; see `QueryRoute`).
     public var queryThreads = 2
     /// Microseconds the query front keeps polling without sleeping after
-    /// answering a query itself, so that a query arriving soon after finds it awake and
-    /// its caches warm; 0 sleeps at once (see `Poller.poll(spinning:…)`).
+    /// answering a query itself, so that a query arriving soon after finds
+    /// it awake and its caches warm; 0 sleeps at once (see `QueryFront.run`).
     public var busyPollMicroseconds = 200
     /// Shape of a new model. A restored snapshot brings its own settings.
     public var model = ModelSettings()

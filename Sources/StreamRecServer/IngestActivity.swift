@@ -11,7 +11,7 @@ import Synchronization
 final class IngestActivity: Sendable {
     private let lastNanoseconds = Atomic<Int64>(.min)
 
-    /// Ingest seconds after which the front may spin again.
+    /// Seconds after the loop last took ingest before the front may spin again.
     static let quiet = 0.01
 
     /// Notes that the loop is taking ingest at monotonic time `now`.

@@ -37,9 +37,9 @@ struct QueryFront {
     /// The front spins only after a query it answered itself, and only
     /// while no forwarded query is at a worker and the loop takes no
     /// ingest: a worker's scan and the loop need the cores a spinning front
-    /// would take. Spinning through worker-answered
-    /// tops over 100 k items cut 4-client throughput against 1 client from
-    /// 2.0 × to 1.5 × and doubled the p99 under ingest on the 2-core box.
+    /// would take. Spinning through worker-answered tops over 100 k items
+    /// cut 4-client throughput against 1 client from 2.0 × to 1.5 × and
+    /// doubled the p99 under ingest on the 2-core box (docs/BENCHMARKS.md).
     /// Only requests a worker's REP socket will answer are counted (REP
     /// drops other shapes unanswered), and a count with no reply for
     /// `workerSilence` seconds is not trusted, so a worker that never

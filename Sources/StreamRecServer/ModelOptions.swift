@@ -6,55 +6,59 @@ extension NegativeSampler: ExpressibleByArgument {}
 
 /// The model-shaping flags, shared by `streamrecd` and `streamrec evaluate`
 /// so that what is evaluated is what is served.
+///
+/// Numeric flags parse their next argument unconditionally, here and in
+/// `streamrecd`: by default `--factors -4` took `-4` for a flag and said
+/// "Missing value", where the range check names what is wrong.
 public struct ModelOptions: ParsableArguments {
     static let defaults = ModelSettings()
 
-    @Option(help: ArgumentHelp("Embedding size k. Default \(defaults.factors).", valueName: "k"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Embedding size k. Default \(defaults.factors).", valueName: "k"))
     public var factors: Int?
 
-    @Option(help: ArgumentHelp("Step size of the rating update (the base rate under adaptive). Default \(defaults.learningRate).", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size of the rating update (the base rate under adaptive). Default \(defaults.learningRate).", valueName: "rate"))
     public var learningRate: Float?
 
-    @Option(help: ArgumentHelp("Step size of the bias part of the rating update. Default \(defaults.biasLearningRate).", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size of the bias part of the rating update. Default \(defaults.biasLearningRate).", valueName: "rate"))
     public var biasLearningRate: Float?
 
-    @Option(help: ArgumentHelp("L2 regularization weight. Default \(defaults.regularization).", valueName: "lambda"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("L2 regularization weight. Default \(defaults.regularization).", valueName: "lambda"))
     public var regularization: Float?
 
-    @Option(help: ArgumentHelp("Seed for initial embeddings and sampling. Default \(defaults.seed).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seed for initial embeddings and sampling. Default \(defaults.seed).", valueName: "n"))
     public var seed: UInt64?
 
-    @Option(help: ArgumentHelp("New embedding rows are drawn from ±scale/√k. Default \(defaults.initScale).", valueName: "scale"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("New embedding rows are drawn from ±scale/√k. Default \(defaults.initScale).", valueName: "scale"))
     public var initScale: Float?
 
     @Option(help: ArgumentHelp("Step sizing: sgd (one global rate) or adaptive (per row and per bias). Default \(defaults.optimizer).", valueName: "name"))
     public var optimizer: Optimizer?
 
-    @Option(help: ArgumentHelp("Pairwise ranking (BPR) steps per positive rating; 0 = off. Default \(defaults.negatives).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Pairwise ranking (BPR) steps per positive rating; 0 = off. Default \(defaults.negatives).", valueName: "n"))
     public var negatives: Int?
 
-    @Option(help: ArgumentHelp("Step size of pairwise ranking updates. Default \(defaults.pairwiseLearningRate).", valueName: "rate"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Step size of pairwise ranking updates. Default \(defaults.pairwiseLearningRate).", valueName: "rate"))
     public var pairwiseLearningRate: Float?
 
-    @Option(help: ArgumentHelp("Ratings at or above this count as positives for ranking steps. Default \(defaults.positiveThreshold).", valueName: "rating"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ratings at or above this count as positives for ranking steps. Default \(defaults.positiveThreshold).", valueName: "rating"))
     public var positiveThreshold: Float?
 
     @Option(help: ArgumentHelp("Where negatives come from: uniform (any item) or popular (recent events). Default \(defaults.sampler).", valueName: "name"))
     public var sampler: NegativeSampler?
 
-    @Option(help: ArgumentHelp("Recent events kept for replay and popular sampling; 0 = none. Default \(defaults.reservoirSize).", valueName: "events"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Recent events kept for replay and popular sampling; 0 = none. Default \(defaults.reservoirSize).", valueName: "events"))
     public var reservoirSize: Int?
 
-    @Option(help: ArgumentHelp("Most neighbours counted per item by the item-neighbour head; 0 = off. Default \(defaults.neighbourSlots).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Most neighbours counted per item by the item-neighbour head; 0 = off. Default \(defaults.neighbourSlots).", valueName: "n"))
     public var neighbourSlots: Int?
 
-    @Option(help: ArgumentHelp("A user's most recent likes that the neighbour head counts and recommends from. Default \(defaults.neighbourHistory).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("A user's most recent likes that the neighbour head counts and recommends from. Default \(defaults.neighbourHistory).", valueName: "n"))
     public var neighbourHistory: Int?
 
-    @Option(help: ArgumentHelp("Neighbour counts are divided by (popularity + 1)^exponent. Default \(defaults.neighbourExponent).", valueName: "x"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Neighbour counts are divided by (popularity + 1)^exponent. Default \(defaults.neighbourExponent).", valueName: "x"))
     public var neighbourExponent: Float?
 
-    @Option(help: ArgumentHelp("Weight of the neighbour score against the embedding score in top. Default \(defaults.neighbourWeight).", valueName: "w"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Weight of the neighbour score against the embedding score in top. Default \(defaults.neighbourWeight).", valueName: "w"))
     public var neighbourWeight: Float?
 
     public init() {}

@@ -49,38 +49,38 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(help: ArgumentHelp("Directory for snapshots and the write-ahead log; created if missing, locked while the daemon runs. Default ./data.", valueName: "dir"))
     var dataDir: String?
 
-    @Option(help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off. Default 60.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds between automatic snapshots; 0 turns the timer off. Default 60.", valueName: "seconds"))
     var snapshotInterval: Double?
 
     @Option(help: ArgumentHelp("When the write-ahead log is fsynced: always (before every reply), everysec or no. Default everysec.",
                                valueName: "policy"))
     var fsync: String?
 
-    @Option(help: ArgumentHelp("Longest the shutdown spends applying queued events before the final snapshot. Default 10.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Longest the shutdown spends applying queued events before the final snapshot. Default 10.", valueName: "seconds"))
     var shutdownTimeout: Double?
 
-    @Option(help: ArgumentHelp("Events per second relearned from the reservoir while idle; 0 = off. Default 100000.", valueName: "events"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Events per second relearned from the reservoir while idle; 0 = off. Default 100000.", valueName: "events"))
     var replayRate: Double?
 
-    @Option(help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent. Default 3.", valueName: "passes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent. Default 3.", valueName: "passes"))
     var replayPasses: Double?
 
-    @Option(help: ArgumentHelp("Threads answering heavy read-only queries (top, similar, popular over large catalogues) in parallel with ingest; light ones are answered by the front thread. Default 2.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Threads answering heavy read-only queries (top, similar, popular over large catalogues) in parallel with ingest; light ones are answered by the front thread. Default 2.", valueName: "n"))
     var queryThreads: Int?
 
-    @Option(help: ArgumentHelp("After answering a query itself, the query front keeps polling this long before it sleeps, so the next query finds it awake with warm caches (much faster in a VM); not while workers or ingest need the cores; costs up to that much CPU per query when queries are sparse, nothing when idle. 0 = sleep at once. Default 200.", valueName: "microseconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("After answering a query itself, the query front keeps polling this long before it sleeps, so the next query finds it awake with warm caches (much faster in a VM); not while workers or ingest need the cores; costs up to that much CPU per query when queries are sparse, nothing when idle. 0 = sleep at once. Default 200.", valueName: "microseconds"))
     var busyPoll: Int?
 
     @OptionGroup(title: "Model (for a new model; a restored snapshot keeps its own)")
     var model: ModelOptions
 
-    @Option(help: ArgumentHelp("Messages larger than this are dropped and counted as oversized. Default 1048576.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Messages larger than this are dropped and counted as oversized. Default 1048576.", valueName: "bytes"))
     var maxMessageBytes: Int?
 
-    @Option(help: ArgumentHelp("Longest user or item ID accepted, in UTF-8 bytes. Default 256.", valueName: "bytes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Longest user or item ID accepted, in UTF-8 bytes. Default 256.", valueName: "bytes"))
     var maxIdBytes: Int?
 
-    @Option(help: ArgumentHelp("Ratings beyond ±this are rejected (bad_rating); set your scale's top, e.g. 10, to keep a stray value out of the model. Default 1000000.", valueName: "rating"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ratings beyond ±this are rejected (bad_rating); set your scale's top, e.g. 10, to keep a stray value out of the model. Default 1000000.", valueName: "rating"))
     var maxAbsRating: Float?
 
     @Option(help: ArgumentHelp("HTTP address for /metrics, /health/live and /health/ready, or 'off'. Default 127.0.0.1:9464.", valueName: "host:port"))

@@ -78,6 +78,20 @@ final class OperatorMistakeTests: XCTestCase {
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("rep must be a ZeroMQ endpoint"), "\($0)") }
     }
 
+    /// A negative number for a numeric flag reaches the range check, which names the setting, instead of being taken
+    /// for a flag ("Missing value"); the daemon exits 1 without starting.
+    func testNegativeNumericFlagsGetTheRangeError() throws {
+        let executable = try XCTUnwrap(E2EExecutable.url("streamrecd"), "streamrecd not built")
+        let cases = [(["--busy-poll", "-1"], "busy-poll must be 0...1000000"),
+                     (["--factors", "-4"], "factors must be 1...1024, got -4"),
+                     (["--replay-rate", "-5"], "replay-rate must be >= 0")]
+        for (arguments, message) in cases {
+            let (status, output) = try e2eRun(executable, arguments + ["--print-config"])
+            XCTAssertNotEqual(status, 0, "\(arguments)")
+            XCTAssertTrue(output.contains(message), "\(arguments): \(output)")
+        }
+    }
+
     /// `push` of a file whose one bad rating makes the daemon drop its message says how many events were rejected and
     /// why, and exits 1; a clean file exits 0.
     func testPushReportsRejectedEvents() throws {

@@ -25,24 +25,34 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("The daemon's ingest endpoint ($STREAMREC_PULL when set).", valueName: "endpoint"))
     var pull = DefaultEndpoint.pull
     @OptionGroup var options: QueryOptions
-    @Option(help: "Repetitions; the report shows medians.") var runs = 3
-    @Option(help: "Events per batched ingest run (binary and JSON arrays).") var events = 2_000_000
-    @Option(help: "Events per one-JSON-event-per-message run.") var singleEvents = 300_000
-    @Option(help: "Events per batch message.") var batch = 1000
-    @Option(help: "Round trips per latency figure.") var queries = 20_000
+    @Option(parsing: .unconditional, help: "Repetitions; the report shows medians.") var runs = 3
+    @Option(parsing: .unconditional, help: "Events per batched ingest run (binary and JSON arrays).") var events = 2_000_000
+    @Option(parsing: .unconditional, help: "Events per one-JSON-event-per-message run.") var singleEvents = 300_000
+    @Option(parsing: .unconditional, help: "Events per batch message.") var batch = 1000
+    @Option(parsing: .unconditional, help: "Round trips per latency figure.") var queries = 20_000
     @Option(help: ArgumentHelp("Push this ratings file (cycled) instead of synthetic events.", valueName: "file"))
     var file: String?
-    @Option(help: "Synthetic users.") var users: UInt64 = 100_000
-    @Option(help: "Synthetic items (top-10 ranks all of them).") var items: UInt64 = 10_000
+    @Option(parsing: .unconditional, help: "Synthetic users.") var users: UInt64 = 100_000
+    @Option(parsing: .unconditional, help: "Synthetic items (top-10 ranks all of them).") var items: UInt64 = 10_000
     @Option(help: ArgumentHelp("Where to run zmq-floor's bare echo server, to time this client against it.", valueName: "endpoint"))
     var echo = "tcp://127.0.0.1:47013"
     @Flag(help: "Measure memory instead: 1 M users, 100 k items, 10 M events in-process.") var rss = false
     @Flag(help: "Measure top-10 compute time in-process over 10 k, 100 k and 1 M items instead.") var topScan = false
     @Flag(help: "Measure serving instead: top-10 idle and under ingest at --ingest-fraction of the measured maximum, and throughput with 1 and --clients clients.")
     var serving = false
-    @Option(help: "With --serving: the share of the maximum binary ingest rate to load the daemon with.") var ingestFraction = 0.5
-    @Option(help: "With --serving: parallel clients for the throughput figure.") var clients = 4
+    @Option(parsing: .unconditional, help: "With --serving: the share of the maximum binary ingest rate to load the daemon with.") var ingestFraction = 0.5
+    @Option(parsing: .unconditional, help: "With --serving: parallel clients for the throughput figure.") var clients = 4
     @OptionGroup(title: "Model options (for --rss and --top-scan, which build a model in-process)") var model: ModelOptions
+
+    func validate() throws {
+        for (name, value) in [("--runs", runs), ("--events", events), ("--single-events", singleEvents), ("--batch", batch),
+                              ("--queries", queries), ("--clients", clients)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1 (got \(value))")
+        }
+        guard users >= 1, items >= 1 else { throw ValidationError("--users and --items must be at least 1") }
+        guard ingestFraction > 0, ingestFraction <= 1 else { throw ValidationError("--ingest-fraction must be in (0, 1]") }
+        try model.validate()
+    }
 
     func run() throws {
         if rss {

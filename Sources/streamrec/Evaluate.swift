@@ -32,17 +32,17 @@ struct Evaluate: ParsableCommand {
     @Option(help: ArgumentHelp("Test file for holdout evaluation.", valueName: "file"))
     var test: String?
     @OptionGroup var model: ModelOptions
-    @Option(help: ArgumentHelp("Ratings at or above this are the positives HR@N scores.", valueName: "rating"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Ratings at or above this are the positives HR@N scores.", valueName: "rating"))
     var hrThreshold: Float = 8
-    @Option(help: ArgumentHelp("Score HR on every k-th positive; 0 turns HR off.", valueName: "k")) var hrEvery = 20
-    @Option(help: ArgumentHelp("N of HR@N.", valueName: "n")) var hrN = 10
-    @Option(help: ArgumentHelp("Holdout: after the train file, replay this many passes' worth of events from the reservoir (what an idle daemon does). Needs --reservoir-size.", valueName: "passes"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Score HR on every k-th positive; 0 turns HR off.", valueName: "k")) var hrEvery = 20
+    @Option(parsing: .unconditional, help: ArgumentHelp("N of HR@N.", valueName: "n")) var hrN = 10
+    @Option(parsing: .unconditional, help: ArgumentHelp("Holdout: after the train file, replay this many passes' worth of events from the reservoir (what an idle daemon does). Needs --reservoir-size.", valueName: "passes"))
     var replayPasses: Double = 0
     @Option(help: ArgumentHelp("Write a CSV learning curve (prequential) here.", valueName: "file"))
     var curve: String?
     @Option(help: ArgumentHelp("Write an SVG plot of RMSE and HR@N over the stream (prequential) here.", valueName: "file"))
     var plot: String?
-    @Option(help: ArgumentHelp("Curve points over the stream.", valueName: "count")) var curvePoints = 100
+    @Option(parsing: .unconditional, help: ArgumentHelp("Curve points over the stream.", valueName: "count")) var curvePoints = 100
 
     func validate() throws {
         guard (stream != nil) != (train != nil || test != nil) else {
@@ -51,6 +51,10 @@ struct Evaluate: ParsableCommand {
         guard stream != nil || (train != nil && test != nil) else {
             throw ValidationError("holdout needs both --train and --test")
         }
+        guard hrEvery >= 0 else { throw ValidationError("--hr-every must be >= 0 (0 turns HR off)") }
+        guard hrN >= 1 else { throw ValidationError("--hr-n must be at least 1") }
+        guard replayPasses >= 0 else { throw ValidationError("--replay-passes must be >= 0") }
+        guard curvePoints >= 1 else { throw ValidationError("--curve-points must be at least 1") }
         try model.validate()
     }
 

@@ -24,7 +24,7 @@ struct Push: ParsableCommand {
     @Argument(help: "Ratings file (.tsv, .csv, plain or .gz).") var file: String
     @Option(help: ArgumentHelp("The daemon's ingest endpoint ($STREAMREC_PULL when set).", valueName: "endpoint"))
     var pull = DefaultEndpoint.pull
-    @Option(help: "Events per message (1-10000).") var batch = 500
+    @Option(parsing: .unconditional, help: "Events per message (1-10000).") var batch = 500
     @Option(help: "Message encoding: json (arrays) or binary (frames).") var format = WireFormat.json
     @Flag(help: "Return as soon as the events are handed to ZeroMQ.") var noWait = false
     @OptionGroup var options: QueryOptions

@@ -33,7 +33,7 @@ struct Top: ParsableCommand {
         (folded in, nothing stored). --exclude and --candidates take comma-separated item IDs.
         """)
     @Argument(help: "User ID (omit with --items).") var user: String?
-    @Option(name: .shortAndLong, help: "How many items (1-1000).") var n = 10
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "How many items (1-1000).") var n = 10
     @Flag(help: "Include items the user already rated.") var includeSeen = false
     @Option(help: ArgumentHelp("Anonymous user: items they liked.", valueName: "id,id,...")) var items: String?
     @Option(help: ArgumentHelp("Items never to return.", valueName: "id,id,...")) var exclude: String?
@@ -58,7 +58,7 @@ struct Top: ParsableCommand {
 struct Similar: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The items most similar to ITEM (cosine of embeddings).")
     @Argument(help: "Item ID.") var item: String
-    @Option(name: .shortAndLong, help: "How many items (1-1000).") var n = 10
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "How many items (1-1000).") var n = 10
     @OptionGroup var options: QueryOptions
 
     func run() throws {

@@ -41,7 +41,7 @@ struct QueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The daemon's query endpoint ($STREAMREC_REP when set).", valueName: "endpoint"))
     var rep = DefaultEndpoint.rep
 
-    @Option(help: ArgumentHelp("Seconds to wait for a reply.", valueName: "seconds"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Seconds to wait for a reply.", valueName: "seconds"))
     var timeout: Double = 5
 
     @Option(help: ArgumentHelp("The daemon's CURVE public key (Z85) or a file holding it; turns CURVE on.", valueName: "key|file"))
@@ -52,6 +52,10 @@ struct QueryOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("This client's CURVE public key or key file; derived from --client-secret when left out.", valueName: "key|file"))
     var clientKey: String?
+
+    func validate() throws {
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
 
     /// The CURVE keys to connect with, or nil for plaintext.
     func curve() throws -> CurveClientKeys? {

@@ -78,15 +78,20 @@ final class OperatorMistakeTests: XCTestCase {
         XCTAssertThrowsError(try config.validate()) { XCTAssertTrue("\($0)".hasPrefix("rep must be a ZeroMQ endpoint"), "\($0)") }
     }
 
-    /// A negative number for a numeric flag reaches the range check, which names the setting, instead of being taken
-    /// for a flag ("Missing value"); the daemon exits 1 without starting.
-    func testNegativeNumericFlagsGetTheRangeError() throws {
-        let executable = try XCTUnwrap(E2EExecutable.url("streamrecd"), "streamrecd not built")
-        let cases = [(["--busy-poll", "-1"], "busy-poll must be 0...1000000"),
-                     (["--factors", "-4"], "factors must be 1...1024, got -4"),
-                     (["--replay-rate", "-5"], "replay-rate must be >= 0")]
-        for (arguments, message) in cases {
-            let (status, output) = try e2eRun(executable, arguments + ["--print-config"])
+    /// A negative or zero number for a numeric flag of the daemon or the client reaches a range check that names the
+    /// flag, instead of being taken for a flag ("Missing value") or failing deep inside (a crash, a setsockopt error);
+    /// the command exits non-zero without doing anything.
+    func testOutOfRangeNumericFlagsGetTheRangeError() throws {
+        let daemon = try XCTUnwrap(E2EExecutable.url("streamrecd"), "streamrecd not built")
+        let client = try XCTUnwrap(E2EExecutable.url("streamrec"), "streamrec not built")
+        let cases = [(daemon, ["--busy-poll", "-1", "--print-config"], "busy-poll must be 0...1000000"),
+                     (daemon, ["--factors", "-4", "--print-config"], "factors must be 1...1024, got -4"),
+                     (daemon, ["--replay-rate", "-5", "--print-config"], "replay-rate must be >= 0"),
+                     (client, ["bench", "--runs", "0"], "--runs must be at least 1 (got 0)"),
+                     (client, ["stats", "--timeout", "-1"], "--timeout must be a positive number of seconds"),
+                     (client, ["push", "x", "--batch", "-3"], "--batch must be 1...10000")]
+        for (executable, arguments, message) in cases {
+            let (status, output) = try e2eRun(executable, arguments)
             XCTAssertNotEqual(status, 0, "\(arguments)")
             XCTAssertTrue(output.contains(message), "\(arguments): \(output)")
         }

@@ -24,14 +24,18 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.snapshotInterval, DaemonConfig().snapshotInterval)
     }
 
-    /// An unknown key in the file, an unknown STREAMREC_ variable and a bad value are errors that name the culprit.
+    /// An unknown key in the file, an unknown STREAMREC_ variable and a bad value are errors that name the culprit;
+    /// a typo of a known name is answered with that name, and a name like no other gets no guess.
     func testUnknownKeysAreNamed() throws {
         let path = try file("factors: 8\nsnapshot-intervall: 5\n")
         XCTAssertThrowsError(try ConfigLoader.load(file: path, environment: [:])) {
-            XCTAssertTrue("\($0)".contains("unknown key 'snapshot-intervall'"), "\($0)")
+            XCTAssertTrue("\($0)".contains("unknown key 'snapshot-intervall' (did you mean snapshot-interval?)"), "\($0)")
         }
         XCTAssertThrowsError(try ConfigLoader.load(file: nil, environment: ["STREAMREC_FACTORZ": "3"])) {
-            XCTAssertTrue("\($0)".contains("STREAMREC_FACTORZ"), "\($0)")
+            XCTAssertTrue("\($0)".contains("STREAMREC_FACTORZ (did you mean STREAMREC_FACTORS?)"), "\($0)")
+        }
+        XCTAssertThrowsError(try ConfigLoader.load(file: try file("colour: blue\n"), environment: [:])) {
+            XCTAssertTrue("\($0)".contains("unknown key 'colour'; known keys:"), "\($0)")
         }
         XCTAssertThrowsError(try ConfigLoader.load(file: nil, environment: ["STREAMREC_FACTORS": "many"])) {
             XCTAssertTrue("\($0)".contains("'factors'"), "\($0)")

@@ -24,7 +24,9 @@ public enum ConfigLoader {
         var fromEnvironment: [(String, ConfigValue)] = []
         for (variable, value) in environment.sorted(by: { $0.key < $1.key })
         where variable.hasPrefix(prefix) && variable != fileVariable {
-            guard let name = byVariable[variable] else { throw DaemonError("unknown environment variable \(variable)") }
+            guard let name = byVariable[variable] else {
+                throw DaemonError("unknown environment variable \(variable)\(suggestion(for: variable, among: Array(byVariable.keys)))")
+            }
             fromEnvironment.append((name, .scalar(value)))
         }
         try apply(fromEnvironment, to: &config, source: "the environment")
@@ -56,9 +58,34 @@ public enum ConfigLoader {
         let known = Dictionary(uniqueKeysWithValues: DaemonConfig.keys.map { ($0.name, $0) })
         for (name, value) in values {
             guard let key = known[name] else {
-                throw DaemonError("\(source): unknown key '\(name)'; known keys: \(DaemonConfig.keys.map(\.name).joined(separator: ", "))")
+                let names = DaemonConfig.keys.map(\.name)
+                throw DaemonError("\(source): unknown key '\(name)'\(suggestion(for: name, among: names)); known keys: \(names.joined(separator: ", "))")
             }
             do { try key.set(&config, value) } catch { throw DaemonError("\(source): \(error)") }
         }
+    }
+
+    /// " (did you mean X?)" for the known name nearest to a mistyped one,
+    /// when it is a typo away (edit distance at most a third of its length,
+    /// and at least 1 allowed); "" otherwise.
+    static func suggestion(for name: String, among known: [String]) -> String {
+        let typed = Array(name.utf8)
+        let scored = known.map { ($0, editDistance(typed, Array($0.utf8))) }
+        guard let (best, distance) = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }),
+              distance <= max(1, best.utf8.count / 3) else { return "" }
+        return " (did you mean \(best)?)"
+    }
+
+    /// Levenshtein distance: insertions, deletions and substitutions of bytes.
+    private static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1] + Array(repeating: 0, count: b.count)
+            for (j, y) in b.enumerated() {
+                current[j + 1] = min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
     }
 }

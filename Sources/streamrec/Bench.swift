@@ -51,7 +51,6 @@ struct Bench: ParsableCommand {
         }
         guard users >= 1, items >= 1 else { throw ValidationError("--users and --items must be at least 1") }
         guard ingestFraction > 0, ingestFraction <= 1 else { throw ValidationError("--ingest-fraction must be in (0, 1]") }
-        try model.validate()
     }
 
     func run() throws {

@@ -55,7 +55,6 @@ struct Evaluate: ParsableCommand {
         guard hrN >= 1 else { throw ValidationError("--hr-n must be at least 1") }
         guard replayPasses >= 0 else { throw ValidationError("--replay-passes must be >= 0") }
         guard curvePoints >= 1 else { throw ValidationError("--curve-points must be at least 1") }
-        try model.validate()
     }
 
     func run() throws {

@@ -37,6 +37,9 @@ final class ConfigTests: XCTestCase {
         XCTAssertThrowsError(try ConfigLoader.load(file: try file("colour: blue\n"), environment: [:])) {
             XCTAssertTrue("\($0)".contains("unknown key 'colour'; known keys:"), "\($0)")
         }
+        XCTAssertThrowsError(try ConfigLoader.load(file: nil, environment: ["STREAMREC_ZZZ": "1"])) {
+            XCTAssertTrue("\($0)".hasSuffix("unknown environment variable STREAMREC_ZZZ"), "\($0)")
+        }
         XCTAssertThrowsError(try ConfigLoader.load(file: nil, environment: ["STREAMREC_FACTORS": "many"])) {
             XCTAssertTrue("\($0)".contains("'factors'"), "\($0)")
         }

@@ -25,7 +25,9 @@ public enum ConfigLoader {
         for (variable, value) in environment.sorted(by: { $0.key < $1.key })
         where variable.hasPrefix(prefix) && variable != fileVariable {
             guard let name = byVariable[variable] else {
-                throw DaemonError("unknown environment variable \(variable)\(suggestion(for: variable, among: Array(byVariable.keys)))")
+                // Compared without the shared prefix, which would make any two names look alike.
+                let meant = nearest(to: String(variable.dropFirst(prefix.count)), among: byVariable.keys.map { String($0.dropFirst(prefix.count)) })
+                throw DaemonError("unknown environment variable \(variable)\(meant.map { " (did you mean \(prefix)\($0)?)" } ?? "")")
             }
             fromEnvironment.append((name, .scalar(value)))
         }
@@ -59,21 +61,22 @@ public enum ConfigLoader {
         for (name, value) in values {
             guard let key = known[name] else {
                 let names = DaemonConfig.keys.map(\.name)
-                throw DaemonError("\(source): unknown key '\(name)'\(suggestion(for: name, among: names)); known keys: \(names.joined(separator: ", "))")
+                let meant = nearest(to: name, among: names).map { " (did you mean \($0)?)" } ?? ""
+                throw DaemonError("\(source): unknown key '\(name)'\(meant); known keys: \(names.joined(separator: ", "))")
             }
             do { try key.set(&config, value) } catch { throw DaemonError("\(source): \(error)") }
         }
     }
 
-    /// " (did you mean X?)" for the known name nearest to a mistyped one,
-    /// when it is a typo away (edit distance at most a third of its length,
-    /// and at least 1 allowed); "" otherwise.
-    static func suggestion(for name: String, among known: [String]) -> String {
+    /// The known name nearest to a mistyped one, when it is a typo away
+    /// (edit distance at most a third of its length, and at least 1
+    /// allowed); nil otherwise.
+    static func nearest(to name: String, among known: [String]) -> String? {
         let typed = Array(name.utf8)
         let scored = known.map { ($0, editDistance(typed, Array($0.utf8))) }
         guard let (best, distance) = scored.min(by: { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }),
-              distance <= max(1, best.utf8.count / 3) else { return "" }
-        return " (did you mean \(best)?)"
+              distance <= max(1, best.utf8.count / 3) else { return nil }
+        return best
     }
 
     /// Levenshtein distance: insertions, deletions and substitutions of bytes.

@@ -8,8 +8,8 @@ extension NegativeSampler: ExpressibleByArgument {}
 /// so that what is evaluated is what is served.
 ///
 /// Numeric flags parse their next argument unconditionally, here and in
-/// `streamrecd`: by default `--factors -4` took `-4` for a flag and said
-/// "Missing value", where the range check names what is wrong.
+/// `streamrecd` and `streamrec`: by default `--factors -4` took `-4` for a
+/// flag and said "Missing value", where the range check names what is wrong.
 public struct ModelOptions: ParsableArguments {
     static let defaults = ModelSettings()
 

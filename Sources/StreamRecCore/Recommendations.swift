@@ -52,10 +52,10 @@ extension Model {
             let best = select(n: query.n, candidates: candidates, excluded: excluded) { Double(popularity[$0]) }
             return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .popular)
         }
-        if candidates == nil { expectTopScan() }
+        if candidates == nil, query.sharesScan { expectTopScan() }
         let bias = neighbourBias(likes, over: hasRankingHead ? itemRankBias : itemBias)
         let best = scan(n: query.n, vector: vector, table: scannedItems, halves: scannedHalves, bias: bias,
-                        candidates: candidates, excluded: excluded, seenBy: seenBy)
+                        candidates: candidates, excluded: excluded, seenBy: seenBy, sharing: query.sharesScan)
         return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
     }
 
@@ -116,9 +116,10 @@ extension Model {
     /// the only way the answer can differ; see `shortlistSize`.
     /// With `candidates`, rows are scattered, so each listed row is scored
     /// exactly on its own, under the same `Selection` rules. `kernel` picks
-    /// the path (tests run both).
+    /// the path (tests run both); `sharing` lets a long scan use
+    /// `ScanSplitter`'s helper.
     func scan(n: Int, vector: UserVector, table: FactorTable, halves: HalfRows, bias: [Float], candidates: [Int32]?,
-              excluded: RowBitmap, seenBy: Int32? = nil, kernel: BlockScorer = .best)
+              excluded: RowBitmap, seenBy: Int32? = nil, kernel: BlockScorer = .best, sharing: Bool = true)
         -> [(score: Double, row: Int32)]
     {
         let stride = table.stride, base = vector.base, rowCount = items.count
@@ -139,7 +140,7 @@ extension Model {
                     let shortlist = halves.bits.withUnsafeBufferPointer { halfRows in
                         unseenShortlist(n: Self.shortlistSize(n), seenBy: seenBy) { n, seenBy in
                             halfScan(n: n, p: p, base: base, halfRows: halfRows.baseAddress!, stride: stride,
-                                     bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel)
+                                     bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel, sharing: sharing)
                         }
                     }
                     // In row order, so that ties go to the lower row as in a full scan;
@@ -202,15 +203,15 @@ extension Model {
     /// `BlockScorer.blockRows` rows per call to the C block kernel; a
     /// block whose best score cannot pass the admission test is skipped
     /// whole, and of the others only the rows that pass it are offered to
-    /// a `Selection`. From `splitScanRows` rows on, the
+    /// a `Selection`. From `splitScanRows` rows on, and when `sharing`, the
     /// rows are shared with `ScanSplitter`'s helper, one `Selection` per lane.
     private func halfScan(n: Int, p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
-                          bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?, kernel: BlockScorer)
-        -> [(score: Double, row: Int32)]
+                          bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?, kernel: BlockScorer,
+                          sharing: Bool) -> [(score: Double, row: Int32)]
     {
         let rowCount = items.count, chunk = Self.splitChunkRows
         var lanes = [Selection](repeating: Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs),
-                                count: rowCount >= Self.splitScanRows ? ScanSplitter.lanes : 1)
+                                count: sharing && rowCount >= Self.splitScanRows ? ScanSplitter.lanes : 1)
         lanes.withUnsafeMutableBufferPointer { buffer in
             let lanes = buffer.baseAddress!
             let scanChunk = { (lane: Int, chunk: Range<Int>) in

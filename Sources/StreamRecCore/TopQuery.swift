@@ -15,6 +15,10 @@ public struct TopQuery: Sendable {
     public var exclude: [ExternalID]
     /// When set, only these items may be returned.
     public var candidates: [ExternalID]?
+    /// Whether a scan over a large catalogue may take a second core through
+    /// `ScanSplitter`'s helper. The daemon clears it under `--query-threads 1`,
+    /// where queries are to use one core.
+    public var sharesScan = true
 
     public init(_ who: Who, n: Int = 10, excludeSeen: Bool = true, exclude: [ExternalID] = [],
                 candidates: [ExternalID]? = nil) {

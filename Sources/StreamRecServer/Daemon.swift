@@ -82,6 +82,7 @@ public final class Daemon: @unchecked Sendable {
         log = LogWriter(directory: config.dataDirectory, policy: config.fsync, nextSequence: position,
                         segmentBytes: config.logSegmentBytes, now: Clock.monotonic()) { logger.log(level: $0, "\($1)") }
         var engine = Engine(model: model, limits: config.limits, maxMessageBytes: config.maxMessageBytes)
+        engine.sharesScans = config.queryThreads >= 2
         engine.lastSnapshot = restored
         engine.journal = log
         state = ReadWriteLock(engine)

@@ -31,6 +31,7 @@ public struct DaemonConfig: Sendable {
     public var replayPasses: Double = 3
     /// Threads answering heavy read-only queries in parallel with ingest
     /// (light ones are answered by the front thread; see `QueryRoute`).
+    /// With 1, a query uses one core (no scan sharing, `Engine.sharesScans`).
     public var queryThreads = 2
     /// Microseconds the query front keeps polling without sleeping after
     /// answering a query itself, so that a query arriving soon after finds

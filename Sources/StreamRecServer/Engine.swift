@@ -18,6 +18,10 @@ public struct Engine {
     private let startedAt = Clock.monotonic()
     /// The op of the last query, as a metrics label: one of `ops`, `unknown` or `invalid`.
     public private(set) var lastQueryOp = "invalid"
+    /// Whether a `top` over a large catalogue may share its scan with a
+    /// second core (`TopQuery.sharesScan`); the daemon sets it from
+    /// `--query-threads`, so that one query thread means one core.
+    public var sharesScans = true
 
     public init(model: Model, limits: EventLimits, maxMessageBytes: Int) {
         self.model = model
@@ -110,7 +114,7 @@ public struct Engine {
             guard QueryRoute.stop(op: op, items: model.items.count, factors: model.settings.factors) <= stop else {
                 // A worker will scan the catalogue: start the scan helper's
                 // wake-up now, in parallel with the worker's.
-                if op == "top", json["candidates"] == nil { model.expectTopScan() }
+                if op == "top", json["candidates"] == nil, sharesScans { model.expectTopScan() }
                 return nil
             }
             return (Self.respond { try readOnly(op, json) }, Self.label(op))
@@ -221,6 +225,7 @@ public struct Engine {
         }
         query.exclude = try idList(json["exclude"], "exclude") ?? []
         query.candidates = try idList(json["candidates"], "candidates")
+        query.sharesScan = sharesScans
         let (items, source) = model.top(query)
         return .object([("ok", .bool(true)), ("items", .array(items.map(Self.scored))), ("source", .string(source.rawValue))])
     }

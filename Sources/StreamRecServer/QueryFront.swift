@@ -22,8 +22,9 @@ struct QueryFront {
     let backend: Socket
     /// Any message here stops the loop.
     let control: Socket
-    /// The reply to a request body, or nil to forward it to a worker.
-    let answer: (UnsafeRawBufferPointer) -> [UInt8]?
+    /// The reply to a request body answered at the given stop (`front`, or
+    /// `idleFront` when nothing else waits or runs), or nil to forward it.
+    let answer: (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?
     /// Told why the loop stopped when polling fails other than at shutdown.
     let failed: (String) -> Void
     /// Seconds the front keeps polling without sleeping after answering a
@@ -48,11 +49,12 @@ struct QueryFront {
         var poller = Poller([frontend, backend, control])
         var lastAnswered = -Double.infinity, lastAtWorkers = -Double.infinity
         var atWorkers = 0
+        func workersBusy(_ now: Double) -> Bool { atWorkers > 0 && now - lastAtWorkers < Self.workerSilence }
         while true {
             let ready: [Bool]
             do {
                 let now = Clock.monotonic()
-                let othersBusy = (atWorkers > 0 && now - lastAtWorkers < Self.workerSilence) || ingest.isBusy(now: now)
+                let othersBusy = workersBusy(now) || ingest.isBusy(now: now)
                 ready = try poller.poll(spinning: othersBusy ? 0 : busyPoll, since: lastAnswered,
                                         enabled: [true, true, true])
             } catch let error as ZMQError where error.isContextTerminated {
@@ -63,7 +65,7 @@ struct QueryFront {
             }
             if ready[2] { return }
             if ready[0] {
-                switch takeRequest() {
+                switch takeRequest(workersBusy: workersBusy(Clock.monotonic())) {
                 case .answered?: lastAnswered = Clock.monotonic()
                 case .forwarded?:
                     atWorkers += 1
@@ -88,10 +90,13 @@ struct QueryFront {
 
     /// Answers or forwards one request; nil when none could be taken or passed on.
     /// A failed send to a vanished client is that client's loss only.
-    private func takeRequest() -> Taken? {
+    /// With no other request waiting and none at the workers, the front is
+    /// idle and may answer more itself (`QueryStop.idleFront`).
+    private func takeRequest(workersBusy: Bool) -> Taken? {
         guard let frames = try? frontend.receiveMultipart(dontWait: true) else { return nil }
         let request = RouterRequest(frames)
-        if let request, let reply = request.body.withUnsafeBytes(answer) {
+        let idle = !workersBusy && (try? frontend.hasInput()) == false
+        if let request, let reply = request.body.withUnsafeBytes({ answer($0, idle ? .idleFront : .front) }) {
             try? frontend.sendMultipart(request.envelope + [reply])
             return .answered
         }

@@ -1,9 +1,10 @@
 /// Where a query is answered, in the order a request travels: the front
-/// thread that receives it from the public endpoint, a query worker, the
-/// event loop. Each stop answers what `QueryRoute` allows there or earlier
-/// and passes the rest on.
+/// thread that receives it from the public endpoint (`idleFront` when no
+/// other query waits there or runs at a worker), a query worker, the event
+/// loop. Each stop answers what `QueryRoute` allows there or earlier and
+/// passes the rest on.
 public enum QueryStop: Int, Comparable, Sendable {
-    case front, worker, loop
+    case front, idleFront, worker, loop
 
     public static func < (a: QueryStop, b: QueryStop) -> Bool { a.rawValue < b.rawValue }
 }
@@ -32,6 +33,13 @@ public enum QueryRoute {
     /// Catalogue size × factors the front scans at most for `top`: 10,240
     /// items at k = 32, half that at k = 64.
     public static let frontTopScan = 10_240 * 32
+    /// The same while the front is idle (`QueryStop.idleFront`): 131,072
+    /// items at k = 32, ~100 µs of scan on two cores. Nobody waits behind
+    /// the front then, and answering in place saves the two wakeups of a
+    /// worker hand-off, 60–80 µs of a top-10 round trip over 100 k items
+    /// (docs/BENCHMARKS.md). A request that arrives meanwhile waits for the
+    /// scan; under steady load requests queue, and the front hands them on.
+    public static let idleFrontTopScan = 131_072 * 32
     /// The same for `similar`, which takes three Swift dot products per
     /// item, not one pass of the C block kernel: 3,072 items at k = 32.
     public static let frontSimilarScan = 3_072 * 32
@@ -48,7 +56,7 @@ public enum QueryRoute {
     public static func stop(op: String, items: Int, factors: Int) -> QueryStop {
         switch op {
         case "observe", "snapshot": return .loop
-        case "top": return items * factors <= frontTopScan ? .front : .worker
+        case "top": return items * factors <= frontTopScan ? .front : items * factors <= idleFrontTopScan ? .idleFront : .worker
         case "similar": return items * factors <= frontSimilarScan ? .front : .worker
         case "popular": return items <= frontPopularScan ? .front : .worker
         default: return .front

@@ -55,7 +55,7 @@ final class QueryWorkers: @unchecked Sendable {
                 serve(rep: rep, forward: forward) { answer($0, .worker) }
             }
         }
-        let front = QueryFront(frontend: frontend, backend: backend, control: control, answer: { answer($0, .front) },
+        let front = QueryFront(frontend: frontend, backend: backend, control: control, answer: answer,
                                failed: failed, busyPoll: busyPoll, ingest: ingest)
         finished.enter()
         NamedThread.start("sr-front") { [finished] in

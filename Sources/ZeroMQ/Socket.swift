@@ -56,6 +56,15 @@ public final class Socket {
         return String(cString: buffer)
     }
 
+    /// Whether a message is waiting to be received now (`ZMQ_EVENTS` has
+    /// `ZMQ_POLLIN`), without receiving it or sleeping.
+    public func hasInput() throws -> Bool {
+        var events: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        _ = try zmqCall("getsockopt ZMQ_EVENTS") { zmq_getsockopt(handle, ZMQ_EVENTS, &events, &size) }
+        return events & Int32(ZMQ_POLLIN) != 0
+    }
+
     /// Sets an integer option such as `ZMQ_LINGER` or `ZMQ_RCVHWM`.
     public func setOption(_ option: Int32, _ value: Int32) throws {
         var value = value

@@ -65,7 +65,7 @@ struct StreamRecDaemon: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Replays each fresh event earns; replay stops once they are spent. Default 3.", valueName: "passes"))
     var replayPasses: Double?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("Threads answering heavy read-only queries (top, similar, popular over large catalogues) in parallel with ingest; light ones are answered by the front thread. Default 2.", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Threads answering heavy read-only queries (top, similar, popular over large catalogues) in parallel with ingest; light ones are answered by the front thread. From 2, a long top-N scan may use two cores; with 1, a query uses one, leaving the other to ingest. Default 2.", valueName: "n"))
     var queryThreads: Int?
 
     @Option(parsing: .unconditional, help: ArgumentHelp("After answering a query itself, the query front keeps polling this long before it sleeps, so the next query finds it awake with warm caches (much faster in a VM); not while workers or ingest need the cores; costs up to that much CPU per query when queries are sparse, nothing when idle. 0 = sleep at once. Default 200.", valueName: "microseconds"))

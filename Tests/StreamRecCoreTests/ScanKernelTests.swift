@@ -23,7 +23,7 @@ final class ScanKernelTests: XCTestCase {
                 for count in Array(0...40) + [300] {
                     let p = randomRow(stride, &rng), rows = randomRow(count * stride, &rng), bias = randomRow(count, &rng)
                     var scores = [Float](repeating: .nan, count: count + 1)
-                    p.withUnsafeBufferPointer { p in rows.withUnsafeBufferPointer { rows in bias.withUnsafeBufferPointer { bias in
+                    _ = p.withUnsafeBufferPointer { p in rows.withUnsafeBufferPointer { rows in bias.withUnsafeBufferPointer { bias in
                         scores.withUnsafeMutableBufferPointer { out in
                             kernel.score(p.baseAddress!, rows: rows.baseAddress ?? p.baseAddress!, stride: stride,
                                          bias: bias.baseAddress ?? p.baseAddress!, count: count, into: out.baseAddress!)

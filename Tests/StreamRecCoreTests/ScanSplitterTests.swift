@@ -47,7 +47,7 @@ final class ScanSplitterTests: XCTestCase {
         XCTAssertEqual(failures.load(ordering: .relaxed), 0)
     }
 
-    /// Over catalogues past `Model.splitScanRows`, with random rows and with rows that tie exactly, `scan` returns what a one-lane scan of every row returns.
+    /// Over catalogues past `Model.splitScanRows`, with random rows and with rows that tie exactly, `scan`, shared or not, returns what a one-lane scan of every row returns.
     func testSplitScanEqualsOneLaneScan() {
         XCTAssertGreaterThan(Model.splitScanRows, Model.splitChunkRows)
         var rng = SplitMix64(seed: 99)
@@ -75,8 +75,13 @@ final class ScanSplitterTests: XCTestCase {
                     // Candidates listing every row take the exact one-lane path.
                     let oneLane = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
                                              candidates: (0..<Int32(items)).map { $0 }, excluded: RowBitmap(rows: 0))
+                    // So does a scan told not to share (`--query-threads 1`).
+                    let unshared = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                                              candidates: nil, excluded: RowBitmap(rows: 0), sharing: false)
                     XCTAssertEqual(split.map(\.row), oneLane.map(\.row), "items \(items) n \(n)")
                     XCTAssertEqual(split.map(\.score), oneLane.map(\.score), "items \(items) n \(n)")
+                    XCTAssertEqual(unshared.map(\.row), oneLane.map(\.row), "items \(items) n \(n), unshared")
+                    XCTAssertEqual(unshared.map(\.score), oneLane.map(\.score), "items \(items) n \(n), unshared")
                 }
             }
             }

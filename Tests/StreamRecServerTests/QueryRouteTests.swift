@@ -16,11 +16,14 @@ final class QueryRouteTests: XCTestCase {
         }
     }
 
-    /// Catalogue scans stay at the front up to their measured limits and go to a worker beyond them.
+    /// Catalogue scans stay at the front up to their measured limits (for top, a higher one while the front is idle) and go to a worker beyond them.
     func testScansGoToAWorkerBeyondTheirLimits() {
         XCTAssertEqual(QueryRoute.stop(op: "top", items: 10_000, factors: 32), .front)
-        XCTAssertEqual(QueryRoute.stop(op: "top", items: 10_241, factors: 32), .worker)
-        XCTAssertEqual(QueryRoute.stop(op: "top", items: 10_000, factors: 64), .worker, "twice the factors, twice the scan")
+        XCTAssertEqual(QueryRoute.stop(op: "top", items: 10_241, factors: 32), .idleFront)
+        XCTAssertEqual(QueryRoute.stop(op: "top", items: 10_000, factors: 64), .idleFront, "twice the factors, twice the scan")
+        XCTAssertEqual(QueryRoute.stop(op: "top", items: 131_072, factors: 32), .idleFront)
+        XCTAssertEqual(QueryRoute.stop(op: "top", items: 131_073, factors: 32), .worker)
+        XCTAssertEqual(QueryRoute.stop(op: "top", items: 100_000, factors: 64), .worker)
         XCTAssertEqual(QueryRoute.stop(op: "similar", items: 3_072, factors: 32), .front)
         XCTAssertEqual(QueryRoute.stop(op: "similar", items: 10_000, factors: 32), .worker)
         XCTAssertEqual(QueryRoute.stop(op: "popular", items: 32_768, factors: 256), .front)
@@ -36,7 +39,8 @@ final class QueryRouteTests: XCTestCase {
 
     /// A request travels front → worker → loop, and each stop answers what is allowed there or earlier.
     func testStopsAreOrderedAlongTheWay() {
-        XCTAssertLessThan(QueryStop.front, .worker)
+        XCTAssertLessThan(QueryStop.front, .idleFront)
+        XCTAssertLessThan(QueryStop.idleFront, .worker)
         XCTAssertLessThan(QueryStop.worker, .loop)
     }
 
@@ -63,6 +67,7 @@ final class QueryRouteTests: XCTestCase {
         XCTAssertEqual(answer(#"{"op":"predict","user":1,"item":2}"#, at: .front), "predict true")
         XCTAssertEqual(answer("{oops", at: .front), "invalid false")
         XCTAssertNil(answer(#"{"op":"top","user":1}"#, at: .front), "10,241 items at k = 32 is a worker's scan")
+        XCTAssertEqual(answer(#"{"op":"top","user":1}"#, at: .idleFront), "top true", "unless the front is idle")
         XCTAssertEqual(answer(#"{"op":"top","user":1}"#, at: .worker), "top true")
         let long = #"{"op":"predict","user":1,"item":2,"pad":""# + String(repeating: "x", count: 2000) + #""}"#
         XCTAssertNil(answer(long, at: .front))

@@ -56,10 +56,44 @@ final class QueryWorkersTests: XCTestCase {
         XCTAssertEqual(heavyReply.withLock { $0 }, "worker heavy")
     }
 
+    /// An idle front answers a middling request itself; with the only worker busy it hands the same request on, so it waits for the worker.
+    func testIdleFrontAnswersMoreButHandsOnWhileAWorkerIsBusy() throws {
+        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let (pool, endpoint) = try startPool(workers: 1, context: try Context()) { text, stop in
+            switch text {
+            case "heavy":
+                guard stop == .worker else { return nil }
+                entered.signal()
+                release.wait()
+            case "middling" where stop < .idleFront: return nil
+            default: break
+            }
+            return "\(stop) \(text)"
+        }
+        defer { pool.stop() }
+        defer { release.signal() }
+        XCTAssertEqual(try ask(endpoint, "middling"), "idleFront middling")
+
+        let heavy = TestThreads(1) { _ in _ = try? self.ask(endpoint, "heavy") }
+        XCTAssertEqual(entered.wait(timeout: .now() + 10), .success, "the heavy request never reached the worker")
+        let middling = Mutex<String?>(nil)
+        let asking = TestThreads(1) { _ in
+            let reply = try? self.ask(endpoint, "middling")
+            middling.withLock { $0 = reply }
+        }
+        usleep(200_000)
+        XCTAssertNil(middling.withLock { $0 }, "the front answered a middling request while a worker was busy")
+        release.signal()
+        XCTAssertTrue(heavy.finished(within: 10))
+        XCTAssertTrue(asking.finished(within: 10))
+        XCTAssertEqual(middling.withLock { $0 }, "worker middling")
+    }
+
     /// Many REQ clients at once, half answered at the front and half by workers, each get their own replies.
     func testConcurrentClientsGetTheirOwnReplies() throws {
         let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, stop in
-            text.hasPrefix("heavy") && stop == .front ? nil : "\(stop) \(text)"
+            // Either front stop is "front" here: whether the front was idle depends on timing.
+            text.hasPrefix("heavy") && stop < .worker ? nil : "\(stop < .worker ? "front" : "\(stop)") \(text)"
         }
         defer { pool.stop() }
         let wrong = ManagedCounter(), right = ManagedCounter()
@@ -104,9 +138,9 @@ final class QueryWorkersTests: XCTestCase {
     func testThreadsAreNamedForTheKernel() throws {
         // Only this pool's threads count, not those of another pool or daemon in this process.
         let before = Set((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? [])
-        let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, stop in "\(stop) \(text)" }
+        let (pool, endpoint) = try startPool(workers: 2, context: try Context()) { text, _ in "up \(text)" }
         defer { pool.stop() }
-        XCTAssertEqual(try ask(endpoint, "light"), "front light")  // the front thread is up
+        XCTAssertEqual(try ask(endpoint, "light"), "up light")  // the front thread is up
         var names: Set<String> = []
         let deadline = Date().addingTimeInterval(5)
         while !names.isSuperset(of: ["sr-front", "sr-query-0", "sr-query-1"]), Date() < deadline {

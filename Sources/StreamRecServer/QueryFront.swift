@@ -49,6 +49,7 @@ struct QueryFront {
         var poller = Poller([frontend, backend, control])
         var lastAnswered = -Double.infinity, lastAtWorkers = -Double.infinity
         var atWorkers = 0
+        var clients = SoloClientWatch()
         func workersBusy(_ now: Double) -> Bool { atWorkers > 0 && now - lastAtWorkers < Self.workerSilence }
         while true {
             let ready: [Bool]
@@ -65,7 +66,7 @@ struct QueryFront {
             }
             if ready[2] { return }
             if ready[0] {
-                switch takeRequest(workersBusy: workersBusy(Clock.monotonic())) {
+                switch takeRequest(workersBusy: workersBusy(Clock.monotonic()), clients: &clients) {
                 case .answered?: lastAnswered = Clock.monotonic()
                 case .forwarded?:
                     atWorkers += 1
@@ -90,12 +91,14 @@ struct QueryFront {
 
     /// Answers or forwards one request; nil when none could be taken or passed on.
     /// A failed send to a vanished client is that client's loss only.
-    /// With no other request waiting and none at the workers, the front is
-    /// idle and may answer more itself (`QueryStop.idleFront`).
-    private func takeRequest(workersBusy: Bool) -> Taken? {
+    /// With no other request waiting, none at the workers and no other
+    /// client heard from lately, the front is idle and may answer more
+    /// itself (`QueryStop.idleFront`).
+    private func takeRequest(workersBusy: Bool, clients: inout SoloClientWatch) -> Taken? {
         guard let frames = try? frontend.receiveMultipart(dontWait: true) else { return nil }
         let request = RouterRequest(frames)
-        let idle = !workersBusy && (try? frontend.hasInput()) == false
+        let solo = request.map { clients.note($0.envelope, now: Clock.monotonic()) } ?? false
+        let idle = solo && !workersBusy && (try? frontend.hasInput()) == false
         if let request, let reply = request.body.withUnsafeBytes({ answer($0, idle ? .idleFront : .front) }) {
             try? frontend.sendMultipart(request.envelope + [reply])
             return .answered
@@ -113,6 +116,29 @@ struct QueryFront {
         guard let frames = try? backend.receiveMultipart(dontWait: true) else { return false }
         try? frontend.sendMultipart(frames)
         return true
+    }
+}
+
+/// Whether every request of the last `window` seconds came from one client:
+/// then a scan the front runs in place is unlikely to hold up anyone else's.
+///
+/// Idle at the moment a request arrives is not enough. With four clients
+/// in a closed loop the others' requests are often still in flight then,
+/// and answering 100 k-item tops in place left the workers idle behind a
+/// busy front: 4-client throughput fell below 1 worker's (docs/BENCHMARKS.md).
+struct SoloClientWatch {
+    private var last: [[UInt8]]?
+    private var otherSince = -Double.infinity
+    static let window = 0.010
+
+    /// Notes a request from `client` (its envelope) at `now`; true when no
+    /// other client sent one in the last `window` seconds.
+    mutating func note(_ client: [[UInt8]], now: Double) -> Bool {
+        if client != last {
+            if last != nil { otherSince = now }
+            last = client
+        }
+        return now - otherSince >= Self.window
     }
 }
 

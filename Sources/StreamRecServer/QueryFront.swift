@@ -126,19 +126,25 @@ struct QueryFront {
 /// in a closed loop the others' requests are often still in flight then,
 /// and answering 100 k-item tops in place left the workers idle behind a
 /// busy front: 4-client throughput fell below 1 worker's (docs/BENCHMARKS.md).
+///
+/// A client that opens a socket per request (the `streamrec` CLI) is a new
+/// client each time; after a quiet window it is alone again.
 struct SoloClientWatch {
     private var last: [[UInt8]]?
-    private var otherSince = -Double.infinity
+    private var lastHeard = -Double.infinity
+    /// When two clients were last heard from within `window` of each other.
+    private var sharedAt = -Double.infinity
     static let window = 0.010
 
     /// Notes a request from `client` (its envelope) at `now`; true when no
     /// other client sent one in the last `window` seconds.
     mutating func note(_ client: [[UInt8]], now: Double) -> Bool {
         if client != last {
-            if last != nil { otherSince = now }
+            if now - lastHeard < Self.window { sharedAt = now }
             last = client
         }
-        return now - otherSince >= Self.window
+        lastHeard = now
+        return now - sharedAt >= Self.window
     }
 }
 

@@ -1,6 +1,7 @@
 /// Where a query is answered, in the order a request travels: the front
 /// thread that receives it from the public endpoint (`idleFront` when no
-/// other query waits there or runs at a worker), a query worker, the event
+/// other query waits there or runs at a worker and one client only was
+/// heard from lately, `SoloClientWatch`), a query worker, the event
 /// loop. Each stop answers what `QueryRoute` allows there or earlier and
 /// passes the rest on.
 public enum QueryStop: Int, Comparable, Sendable {
@@ -14,7 +15,7 @@ public enum QueryStop: Int, Comparable, Sendable {
 /// The front thread answers a query when answering costs no more than
 /// handing it to a worker would: the hand-off is two thread wakeups,
 /// ~100 µs on a busy 2-core box, so the front takes queries that cost at
-/// most ~50 µs. Ops that change the state or must be ordered with ingest go
+/// most ~50 µs, and, while idle, tops of ~100–200 µs (`idleFrontTopScan`). Ops that change the state or must be ordered with ingest go
 /// to the loop, through a worker (REP answers strictly in turn).
 public enum QueryRoute {
     /// Longer requests (a `top` with long `exclude` or `candidates` lists, a
@@ -34,11 +35,12 @@ public enum QueryRoute {
     /// items at k = 32, half that at k = 64.
     public static let frontTopScan = 10_240 * 32
     /// The same while the front is idle (`QueryStop.idleFront`): 131,072
-    /// items at k = 32, ~100 µs of scan on two cores. Nobody waits behind
-    /// the front then, and answering in place saves the two wakeups of a
-    /// worker hand-off, 60–80 µs of a top-10 round trip over 100 k items
-    /// (docs/BENCHMARKS.md). A request that arrives meanwhile waits for the
-    /// scan; under steady load requests queue, and the front hands them on.
+    /// items at k = 32, ~100 µs of scan on two cores (~200 µs on one with
+    /// `--query-threads 1`). Nobody waits behind the front then, and
+    /// answering in place saves the two wakeups of a worker hand-off: the
+    /// median top-10 round trip over 100 k items fell from 243 to 195 µs
+    /// (docs/BENCHMARKS.md, 2026-12-03). A request that arrives meanwhile
+    /// waits for the scan; with several clients the front hands them on.
     public static let idleFrontTopScan = 131_072 * 32
     /// The same for `similar`, which takes three Swift dot products per
     /// item, not one pass of the C block kernel: 3,072 items at k = 32.

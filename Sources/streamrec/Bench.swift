@@ -38,7 +38,7 @@ struct Bench: ParsableCommand {
     var echo = "tcp://127.0.0.1:47013"
     @Flag(help: "Measure memory instead: 1 M users, 100 k items, 10 M events in-process.") var rss = false
     @Flag(help: "Measure top-10 compute time in-process over 10 k, 100 k and 1 M items instead.") var topScan = false
-    @Flag(help: "Measure serving instead: top-10 idle and under ingest at --ingest-fraction of the measured maximum, and throughput with 1 and --clients clients.")
+    @Flag(help: "Measure serving instead: top-10 idle and under ingest at --ingest-fraction of the measured maximum, and top-10 and similar-10 throughput with 1 and --clients clients.")
     var serving = false
     @Option(parsing: .unconditional, help: "With --serving: the share of the maximum binary ingest rate to load the daemon with.") var ingestFraction = 0.5
     @Option(parsing: .unconditional, help: "With --serving: parallel clients for the throughput figure.") var clients = 4
@@ -72,7 +72,10 @@ struct Bench: ParsableCommand {
             messages[shape] = shape.messages(Array(pool.prefix(shape == .json ? singleEvents : events)), batch: batch)
         }
         let requests = queryRequests(pool)
-        if serving { return try measureServing(ingest: ingest, latency: latency, messages: messages[.binary]!, top: requests[1].1, context: context) }
+        if serving {
+            return try measureServing(ingest: ingest, latency: latency, messages: messages[.binary]!, top: requests[1].1,
+                                      similar: similarRequests(pool), context: context)
+        }
         var samples: [String: [Double]] = [:]
         for run in 1...runs {
             try ingest.settle()
@@ -105,7 +108,7 @@ struct Bench: ParsableCommand {
 
     /// The serving figures (issue 7), medians over `runs`.
     private func measureServing(ingest: IngestRun, latency: LatencyRun, messages: [[UInt8]], top: [[UInt8]],
-                                context: Context) throws {
+                                similar: [[UInt8]], context: Context) throws {
         let serving = ServingRun(pull: pull, rep: options.rep, stats: ingest.stats, context: context)
         var samples: [String: [Double]] = [:]
         for run in 1...runs {
@@ -122,8 +125,11 @@ struct Bench: ParsableCommand {
             for (name, h) in [("idle", idle), ("under ingest", busy)] {
                 for p in [50.0, 99.0] { samples["top-10 \(name) p\(Int(p)) (us)", default: []].append(Double(h.valueAtPercentile(p)) / 1000) }
             }
-            for c in [1, clients] {
-                samples["top-10 throughput, \(c) clients (queries/s)", default: []].append(try serving.throughput(top, clients: c, seconds: 3))
+            for (name, requests) in [("top-10", top), ("similar-10", similar)] {
+                for c in [1, clients] {
+                    samples["\(name) throughput, \(c) clients (queries/s)", default: []]
+                        .append(try serving.throughput(requests, clients: c, seconds: 3))
+                }
             }
             print("run \(run)/\(runs) done")
         }
@@ -133,7 +139,10 @@ struct Bench: ParsableCommand {
         for key in samples.keys.sorted() { print("\(key): \(fixed(median(key), 1))") }
         print("top-10 idle p50 / lat p50: \(fixed(median("top-10 idle p50 (us)") / lat, 3))")
         print("top-10 p99 under ingest / idle p99: \(fixed(median("top-10 under ingest p99 (us)") / median("top-10 idle p99 (us)"), 3))")
-        print("throughput \(clients) clients / 1 client: \(fixed(median("top-10 throughput, \(clients) clients (queries/s)") / median("top-10 throughput, 1 clients (queries/s)"), 3))")
+        for name in ["top-10", "similar-10"] {
+            let ratio = median("\(name) throughput, \(clients) clients (queries/s)") / median("\(name) throughput, 1 clients (queries/s)")
+            print("\(name) throughput \(clients) clients / 1 client: \(fixed(ratio, 3))")
+        }
     }
 
     /// p50 in µs of this client's predict requests bounced by zmq-floor's echo server.
@@ -154,6 +163,12 @@ struct Bench: ParsableCommand {
         try RatingFile(path: file).forEach { loaded.append($0) }
         guard !loaded.isEmpty else { throw ValidationError("\(file) holds no events") }
         return (0..<count).map { loaded[$0 % loaded.count] }
+    }
+
+    /// `similar` requests for the serving figures: a scan of the whole item
+    /// table per query (~13 ns an item), much heavier than a top-10's.
+    private func similarRequests(_ pool: [RatingEvent]) -> [[UInt8]] {
+        pool.prefix(1000).map { JSONValue.object([("op", .string("similar")), ("item", Engine.json($0.item)), ("n", .number(10))]).bytes }
     }
 
     /// Predict and top-10 requests over users and items that the pool has.

@@ -44,16 +44,18 @@ final class QueryRouteTests: XCTestCase {
         XCTAssertLessThan(QueryStop.worker, .loop)
     }
 
-    /// The front counts as idle for one client's requests, not for two clients' within the window, and again once the other has been quiet that long.
+    /// The front counts as idle for one client's requests, not for two clients' within the window, and again once the other has been quiet that long; a client after a quiet window is alone.
     func testSoloClientWatchSeesASecondClient() {
         var watch = SoloClientWatch()
-        let a: [[UInt8]] = [[0, 1], []], b: [[UInt8]] = [[0, 2], []]
-        XCTAssertTrue(watch.note(a, now: 1.000), "the first client is alone")
-        XCTAssertTrue(watch.note(a, now: 1.001))
-        XCTAssertFalse(watch.note(b, now: 1.002), "a second client")
-        XCTAssertFalse(watch.note(a, now: 1.003))
-        XCTAssertFalse(watch.note(a, now: 1.003 + SoloClientWatch.window / 2))
-        XCTAssertTrue(watch.note(a, now: 1.003 + SoloClientWatch.window), "b has been quiet for the window")
+        let a: [[UInt8]] = [[0, 1], []], b: [[UInt8]] = [[0, 2], []], c: [[UInt8]] = [[0, 3], []]
+        let window = SoloClientWatch.window
+        XCTAssertTrue(watch.note(a, now: 1), "the first client is alone")
+        XCTAssertTrue(watch.note(a, now: 1 + window / 4))
+        XCTAssertFalse(watch.note(b, now: 1 + window / 2), "a second client")
+        XCTAssertFalse(watch.note(a, now: 1 + window * 3 / 4))
+        XCTAssertFalse(watch.note(a, now: 1 + window), "a and b shared the window a quarter window ago")
+        XCTAssertTrue(watch.note(a, now: 1 + window * 2), "b has been quiet for the window")
+        XCTAssertTrue(watch.note(c, now: 1 + window * 4), "a new client after a quiet window is alone")
     }
 
     /// A REQ client's request splits into its envelope (up to the empty delimiter) and one body frame; other shapes are left to a worker.

@@ -56,7 +56,7 @@ final class QueryWorkersTests: XCTestCase {
         XCTAssertEqual(heavyReply.withLock { $0 }, "worker heavy")
     }
 
-    /// An idle front answers a middling request itself; with the only worker busy it hands the same request on, so it waits for the worker.
+    /// An idle front answers a middling request itself; with the only worker busy it hands the same request on, so it waits for the worker; idle again, it answers.
     func testIdleFrontAnswersMoreButHandsOnWhileAWorkerIsBusy() throws {
         let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
         let (pool, endpoint) = try startPool(workers: 1, context: try Context()) { text, stop in
@@ -76,6 +76,8 @@ final class QueryWorkersTests: XCTestCase {
 
         let heavy = TestThreads(1) { _ in _ = try? self.ask(endpoint, "heavy") }
         XCTAssertEqual(entered.wait(timeout: .now() + 10), .success, "the heavy request never reached the worker")
+        // Past `SoloClientWatch.window`, so only the busy worker keeps the front from answering.
+        usleep(50_000)
         let middling = Mutex<String?>(nil)
         let asking = TestThreads(1) { _ in
             let reply = try? self.ask(endpoint, "middling")
@@ -87,6 +89,9 @@ final class QueryWorkersTests: XCTestCase {
         XCTAssertTrue(heavy.finished(within: 10))
         XCTAssertTrue(asking.finished(within: 10))
         XCTAssertEqual(middling.withLock { $0 }, "worker middling")
+        // Each `ask` is a new client: after a quiet window the next is alone again.
+        usleep(50_000)
+        XCTAssertEqual(try ask(endpoint, "middling"), "idleFront middling")
     }
 
     /// Many REQ clients at once, half answered at the front and half by workers, each get their own replies.

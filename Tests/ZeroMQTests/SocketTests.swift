@@ -44,6 +44,22 @@ final class SocketTests: XCTestCase {
         XCTAssertEqual(try pull.receive { $0.count }, 4)
     }
 
+    /// `hasInput` says whether a whole message is queued, without taking it: true with two queued, true after taking one, false after both.
+    func testHasInputSeesQueuedMessagesOnly() throws {
+        let context = try Context()
+        let pull = try socket(context, .pull)
+        try pull.bind("tcp://127.0.0.1:*")
+        XCTAssertFalse(try pull.hasInput())
+        let push = try socket(context, .push)
+        try push.connect(pull.lastEndpoint)
+        try push.send("one")
+        try push.send("two")
+        XCTAssertEqual(try pull.receive().map { String(decoding: $0, as: UTF8.self) }, "one")  // waits until they arrive
+        XCTAssertTrue(try pull.hasInput(), "the second message is queued")
+        XCTAssertEqual(try pull.receive().map { String(decoding: $0, as: UTF8.self) }, "two")
+        XCTAssertFalse(try pull.hasInput(), "nothing is left")
+    }
+
     /// A REQ/REP pair completes a request and its reply.
     func testRequestReplyRoundTrip() throws {
         let context = try Context()

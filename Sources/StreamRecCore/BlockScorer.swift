@@ -52,6 +52,15 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
         sr_score_rows_on(path, p, rows, stride, bias, count, scores)
     }
 
+    /// Writes `count` cosines, cosines[r] = (q · row_r) / max(qNorm · |row_r|, leastNormal),
+    /// and returns the largest (−∞ for none): `similar`'s block kernel, both
+    /// dot products of a row from one read of it. `qNorm` is |q|.
+    @inline(__always) @discardableResult
+    public func cosines(_ q: UnsafePointer<Float>, qNorm: Float, rows: UnsafePointer<Float>, stride: Int,
+                        count: Int, into cosines: UnsafeMutablePointer<Float>) -> Float {
+        sr_cosines_on(path, q, qNorm, rows, stride, count, cosines)
+    }
+
     /// `score` over rows of halves: scores[r] = bias[r] + p · widened(rows[r * stride ..< (r + 1) * stride]),
     /// same contract, same summation order.
     @inline(__always) @discardableResult

@@ -42,8 +42,9 @@ public enum QueryRoute {
     /// (docs/BENCHMARKS.md, 2026-12-03). A request that arrives meanwhile
     /// waits for the scan; with several clients the front hands them on.
     public static let idleFrontTopScan = 131_072 * 32
-    /// The same for `similar`, which takes three Swift dot products per
-    /// item, not one pass of the C block kernel: 3,072 items at k = 32.
+    /// The same for `similar`: 3,072 items at k = 32, measured when it took
+    /// three Swift dot products per item; its C cosine kernel (2026-12-03)
+    /// is 2–3 × faster, so this limit is conservative until measured again.
     public static let frontSimilarScan = 3_072 * 32
     /// Catalogue size `popular` (one popularity count per item) scans at most.
     public static let frontPopularScan = 32_768

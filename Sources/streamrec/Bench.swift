@@ -166,7 +166,7 @@ struct Bench: ParsableCommand {
     }
 
     /// `similar` requests for the serving figures: a scan of the whole item
-    /// table per query (~13 ns an item), much heavier than a top-10's.
+    /// table per query (cosines from the C kernel), heavier than a top-10's.
     private func similarRequests(_ pool: [RatingEvent]) -> [[UInt8]] {
         pool.prefix(1000).map { JSONValue.object([("op", .string("similar")), ("item", Engine.json($0.item)), ("n", .number(10))]).bytes }
     }

@@ -36,6 +36,29 @@ final class RecommendationTests: XCTestCase {
         XCTAssertNil(model.similar(item: .text("unknown"), n: 5))
     }
 
+    /// On every kernel path, similar over 1,000 random items (more than one block) returns the nearest items of a brute-force cosine ranking, with their cosines to 1e-5.
+    func testSimilarMatchesBruteForceCosines() throws {
+        var settings = ModelSettings(factors: 32, learningRate: 0.05, regularization: 0.01, seed: 3, initScale: 0.5)
+        settings.reservoirSize = 0
+        var model = Model(settings: settings)
+        var rng = SplitMix64(seed: 12)
+        for i in 0..<1_000 { model.observe(RatingEvent(user: .number(rng.next() % 50), item: .number(UInt64(i)), rating: Float(1 + rng.next() % 10))) }
+        let stride = model.itemFactors.stride
+        func row(_ i: Int) -> [Float] { Array(model.itemFactors.values[i * stride ..< (i + 1) * stride]) }
+        for target in [0, 417, 999] {
+            let q = row(target), qNorm = FactorKernel.scalarDot(q, q, stride).squareRoot()
+            let reference = (0..<1_000).filter { $0 != target }.map { i -> (row: Int, cosine: Float) in
+                let r = row(i)
+                return (i, FactorKernel.scalarDot(q, r, stride) / (qNorm * FactorKernel.scalarDot(r, r, stride).squareRoot()))
+            }.sorted { $0.cosine > $1.cosine }.prefix(10)
+            for kernel in BlockScorer.available {
+                let nearest = try XCTUnwrap(model.similar(item: .number(UInt64(target)), n: 10, kernel: kernel))
+                XCTAssertEqual(nearest.map(\.item), reference.map { model.items.externals[$0.row] }, "\(kernel) target \(target)")
+                for (got, want) in zip(nearest, reference) { XCTAssertEqual(got.score, want.cosine, accuracy: 1e-5) }
+            }
+        }
+    }
+
     /// An anonymous user folded in from a stored user's events gets nearly the same top-5 as that user: at least 4 of 5
     /// items for each user.
     func testFoldInMatchesStoredUser() {

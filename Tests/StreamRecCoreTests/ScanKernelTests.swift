@@ -41,6 +41,36 @@ final class ScanKernelTests: XCTestCase {
         }
     }
 
+    /// Every path's cosines match scalarDot(q, r) / (|q| · |r|) to 1e-5 for strides 8–64 and runs of 0–40 and 300 rows, a zero row scores 0, and the returned maximum is the largest cosine.
+    func testCosinesAgreeWithScalarReference() {
+        var rng = SplitMix64(seed: 78)
+        for kernel in BlockScorer.available {
+            for stride in Swift.stride(from: 8, through: 64, by: 8) {
+                for count in Array(0...40) + [300] {
+                    let q = randomRow(stride, &rng)
+                    var rows = randomRow(count * stride, &rng)
+                    if count > 3 { for i in 0..<stride { rows[3 * stride + i] = 0 } }
+                    var cosines = [Float](repeating: .nan, count: count + 1)
+                    let qNorm = FactorKernel.scalarDot(q, q, stride).squareRoot()
+                    let most = q.withUnsafeBufferPointer { q in rows.withUnsafeBufferPointer { rows in
+                        cosines.withUnsafeMutableBufferPointer { out in
+                            kernel.cosines(q.baseAddress!, qNorm: qNorm, rows: rows.baseAddress ?? q.baseAddress!,
+                                           stride: stride, count: count, into: out.baseAddress!)
+                        }
+                    } }
+                    XCTAssertTrue(cosines[count].isNaN, "\(kernel) wrote past row \(count)")
+                    XCTAssertEqual(most, cosines.prefix(count).max() ?? -.infinity, "\(kernel) maximum")
+                    for r in 0..<count {
+                        let row = Array(rows[r * stride ..< (r + 1) * stride])
+                        let norm = FactorKernel.scalarDot(row, row, stride).squareRoot()
+                        let reference = norm == 0 ? 0 : FactorKernel.scalarDot(q, row, stride) / (qNorm * norm)
+                        XCTAssertEqual(cosines[r], reference, accuracy: 1e-5, "\(kernel) stride \(stride) row \(r) of \(count)")
+                    }
+                }
+            }
+        }
+    }
+
     /// On a CPU whose /proc/cpuinfo lists avx2 and fma, the scan runs the AVX2+FMA path.
     func testBestPathUsesAVX2WhenTheCPUHasIt() throws {
         #if arch(x86_64) && os(Linux)

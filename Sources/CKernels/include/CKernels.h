@@ -72,6 +72,13 @@ void sr_halve_on(sr_score_path path, const float *source, uint16_t *halves, size
 /// floats[i] = halves[i] as float (exact).
 void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size_t count);
 
+/// cosines[r] = (q · row_r) / max(q_norm * |row_r|, FLT_MIN) for r < count,
+/// both dot products from one pass over the rows (`stride` floats each, a
+/// multiple of 8); returns the largest (-infinity when count is 0). What
+/// `similar` ranks by; `q_norm` is |q|, computed once by the caller.
+float sr_cosines_on(sr_score_path path, const float *q, float q_norm, const float *rows, size_t stride,
+                    size_t count, float *cosines);
+
 /// Bit r set when base + scores[r] > threshold, computed in float (NaN
 /// never passes), for r < count (at most 64): the rows of a scored block
 /// that a scan must offer to its selection.

@@ -93,6 +93,23 @@ SR_AVX2 static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(_mm_add_ss(quads, _mm_movehdup_ps(quads)));
 }
 
+// The eight accumulators' totals as one vector, lane r = row r: hadd pairs
+// within 128-bit halves; after two rounds h0123 = [r0 r1 r2 r3 | r0 r1 r2 r3]
+// (low-half and high-half partials), same for h4567, and the halves add up.
+SR_AVX2 static inline __m256 sums8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
+                                   __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
+    __m256 h0123 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+    __m256 h4567 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
+}
+
+// The largest of the eight lanes.
+SR_AVX2 static inline float hmax8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
 // Eight rows at a time: one accumulator per row, then a transpose-by-hadd
 // turns the eight accumulators into one vector of eight sums, so the
 // horizontal reduction costs about one instruction per row, not five.
@@ -117,23 +134,12 @@ SR_AVX2 static inline float score_rows_avx2_body(const float *p, const void *row
             a6 = _mm256_fmadd_ps(load8(rows, half, q + 6 * stride + i), pv, a6);
             a7 = _mm256_fmadd_ps(load8(rows, half, q + 7 * stride + i), pv, a7);
         }
-        // hadd pairs within 128-bit halves; after three rounds lane l of each
-        // half holds partial sums of row l, and the two halves add up.
-        __m256 h01 = _mm256_hadd_ps(a0, a1), h23 = _mm256_hadd_ps(a2, a3);
-        __m256 h45 = _mm256_hadd_ps(a4, a5), h67 = _mm256_hadd_ps(a6, a7);
-        __m256 h0123 = _mm256_hadd_ps(h01, h23), h4567 = _mm256_hadd_ps(h45, h67);
-        // h0123 = [r0 r1 r2 r3 | r0 r1 r2 r3] (low-half and high-half partials), same for h4567.
-        __m256 lo = _mm256_permute2f128_ps(h0123, h4567, 0x20);  // low halves: r0..r3, r4..r7
-        __m256 hi = _mm256_permute2f128_ps(h0123, h4567, 0x31);  // high halves
-        __m256 sums = _mm256_add_ps(lo, hi);
+        __m256 sums = sums8(a0, a1, a2, a3, a4, a5, a6, a7);
         __m256 scored = _mm256_add_ps(_mm256_loadu_ps(bias + r), sums);
         _mm256_storeu_ps(scores + r, scored);
         most = _mm256_max_ps(scored, most);  // a NaN score leaves `most` as it was
     }
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(most), _mm256_extractf128_ps(most, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    float best = _mm_cvtss_f32(m);
+    float best = hmax8(most);
     for (; r < count; r++) {
         __m256 acc = _mm256_setzero_ps();
         for (size_t i = 0; i < stride; i += 8) acc = _mm256_fmadd_ps(load8(rows, half, r * stride + i), _mm256_loadu_ps(p + i), acc);
@@ -156,15 +162,8 @@ SR_AVX2 static float score_half_rows_avx2(const float *p, const uint16_t *rows, 
 }
 
 // The cosine of q with each row: q·r and r·r accumulate side by side from
-// one load of each row chunk, eight rows at a time, and the same hadd
-// transpose as the scorer reduces both sets of accumulators.
-SR_AVX2 static inline __m256 sums8(__m256 a0, __m256 a1, __m256 a2, __m256 a3,
-                                   __m256 a4, __m256 a5, __m256 a6, __m256 a7) {
-    __m256 h0123 = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    __m256 h4567 = _mm256_hadd_ps(_mm256_hadd_ps(a4, a5), _mm256_hadd_ps(a6, a7));
-    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
-}
-
+// one load of each row chunk, eight rows at a time, and `sums8` reduces
+// both sets of accumulators.
 SR_AVX2 static float cosines_avx2(const float *q, float q_norm, const float *rows, size_t stride,
                                   size_t count, float *cosines) {
     const __m256 qn = _mm256_set1_ps(q_norm), tiny = _mm256_set1_ps(FLT_MIN);
@@ -188,10 +187,7 @@ SR_AVX2 static float cosines_avx2(const float *q, float q_norm, const float *row
         _mm256_storeu_ps(cosines + r, c);
         most = _mm256_max_ps(c, most);
     }
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(most), _mm256_extractf128_ps(most, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    float best = _mm_cvtss_f32(m);
+    float best = hmax8(most);
     for (; r < count; r++) {
         __m256 d = _mm256_setzero_ps(), n = _mm256_setzero_ps();
         for (size_t i = 0; i < stride; i += 8) {

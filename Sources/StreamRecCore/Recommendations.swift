@@ -251,14 +251,25 @@ extension Model {
     /// to `selection`.
     private func halfScan(p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
                           bias: UnsafePointer<Float>, kernel: BlockScorer, rows: Range<Int>, into selection: inout Selection) {
-        let block = BlockScorer.blockRows
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { scores in
+        scanBlocks(rows, base: base, kernel: kernel, into: &selection) { start, count, scores in
+            kernel.score(p, halfRows: halfRows + start * stride, stride: stride, bias: bias + start, count: count, into: scores)
+        }
+    }
+
+    /// The block loop of `top`'s scan and of `similar`: `score(start, count,
+    /// into:)` writes the scores of rows `start ..< start + count` (base
+    /// left out) and returns the largest; a block whose best cannot pass
+    /// the admission test is skipped, and of the others `offerBlock` offers
+    /// the rows that pass it.
+    @inline(__always)
+    private func scanBlocks(_ rows: Range<Int>, base: Float, kernel: BlockScorer, into selection: inout Selection,
+                            score: (Int, Int, UnsafeMutablePointer<Float>) -> Float) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: BlockScorer.blockRows) { scores in
             let scores = scores.baseAddress!
             var start = rows.lowerBound
             while start < rows.upperBound {
-                let count = min(block, rows.upperBound - start)
-                let most = kernel.score(p, halfRows: halfRows + start * stride, stride: stride, bias: bias + start,
-                                        count: count, into: scores)
+                let count = min(BlockScorer.blockRows, rows.upperBound - start)
+                let most = score(start, count, scores)
                 // Once the heap is full, most blocks hold no row that
                 // beats the admission score (addition is monotonic,
                 // so base + max bounds every row's value).
@@ -319,25 +330,15 @@ extension Model {
     /// 100 k items.)
     public func similar(item: ExternalID, n: Int, kernel: BlockScorer = .best) -> [(item: ExternalID, score: Float)]? {
         guard let target = items.index(of: item) else { return nil }
-        let stride = itemFactors.stride, rowCount = items.count, block = BlockScorer.blockRows
-        var excluded = RowBitmap(rows: rowCount)
+        let stride = itemFactors.stride
+        var excluded = RowBitmap(rows: items.count)
         excluded.insert(target)
         var selection = Selection(n: n, excluded: excluded, seenBy: nil, ratedPairs: ratedPairs)
         itemFactors.values.withUnsafeBufferPointer { rows in
             let rows = rows.baseAddress!, q = rows + Int(target) * stride
             let qNorm = FactorKernel.simdDot(q, q, stride).squareRoot()
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { cosines in
-                let cosines = cosines.baseAddress!
-                var start = 0
-                while start < rowCount {
-                    let count = min(block, rowCount - start)
-                    let most = kernel.cosines(q, qNorm: qNorm, rows: rows + start * stride, stride: stride,
-                                              count: count, into: cosines)
-                    if Double(most) > selection.admission {
-                        offerBlock(cosines, count: count, from: start, base: 0, kernel: kernel, to: &selection)
-                    }
-                    start += count
-                }
+            scanBlocks(0..<items.count, base: 0, kernel: kernel, into: &selection) { start, count, cosines in
+                kernel.cosines(q, qNorm: qNorm, rows: rows + start * stride, stride: stride, count: count, into: cosines)
             }
         }
         return selection.sorted().map { (items.externals[Int($0.row)], Float($0.score)) }

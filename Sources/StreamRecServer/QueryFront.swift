@@ -66,7 +66,8 @@ struct QueryFront {
             }
             if ready[2] { return }
             if ready[0] {
-                switch takeRequest(workersBusy: workersBusy(Clock.monotonic()), clients: &clients) {
+                let now = Clock.monotonic()
+                switch takeRequest(now: now, workersBusy: workersBusy(now), clients: &clients) {
                 case .answered?: lastAnswered = Clock.monotonic()
                 case .forwarded?:
                     atWorkers += 1
@@ -94,10 +95,10 @@ struct QueryFront {
     /// With no other request waiting, none at the workers and no other
     /// client heard from lately, the front is idle and may answer more
     /// itself (`QueryStop.idleFront`).
-    private func takeRequest(workersBusy: Bool, clients: inout SoloClientWatch) -> Taken? {
+    private func takeRequest(now: Double, workersBusy: Bool, clients: inout SoloClientWatch) -> Taken? {
         guard let frames = try? frontend.receiveMultipart(dontWait: true) else { return nil }
         let request = RouterRequest(frames)
-        let solo = request.map { clients.note($0.envelope, now: Clock.monotonic()) } ?? false
+        let solo = request.map { clients.note($0.envelope, now: now) } ?? false
         let idle = solo && !workersBusy && (try? frontend.hasInput()) == false
         if let request, let reply = request.body.withUnsafeBytes({ answer($0, idle ? .idleFront : .front) }) {
             try? frontend.sendMultipart(request.envelope + [reply])

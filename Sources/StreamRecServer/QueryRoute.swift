@@ -15,8 +15,9 @@ public enum QueryStop: Int, Comparable, Sendable {
 /// The front thread answers a query when answering costs no more than
 /// handing it to a worker would: the hand-off is two thread wakeups,
 /// ~100 µs on a busy 2-core box, so the front takes queries that cost at
-/// most ~50 µs, and, while idle, tops of ~100–200 µs (`idleFrontTopScan`). Ops that change the state or must be ordered with ingest go
-/// to the loop, through a worker (REP answers strictly in turn).
+/// most ~50 µs, and, while idle, tops of ~100–200 µs (`idleFrontTopScan`).
+/// Ops that change the state or must be ordered with ingest go to the
+/// loop, through a worker (REP answers strictly in turn).
 public enum QueryRoute {
     /// Longer requests (a `top` with long `exclude` or `candidates` lists, a
     /// large anonymous user) go to a worker unparsed: parsing and looking up

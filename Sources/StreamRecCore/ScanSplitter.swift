@@ -16,6 +16,12 @@ import Glibc
 /// needs). At the end the caller waits only for the chunk the helper holds,
 /// spinning briefly: a chunk is a few microseconds of work.
 ///
+/// The helper helps a scan only while it is the only one: when a second
+/// query worker starts a scan, the helper stops claiming chunks and stays
+/// asleep, so two workers' scans get a core each instead of three threads
+/// time-slicing two cores. (With the helper still joining, 4-client top-10
+/// throughput over 100 k items with 2 workers was no better than with 1.)
+///
 /// Rejected: `DispatchQueue.concurrentPerform`, which measured slower than
 /// one thread at 100 k items (its end-of-apply wait sleeps); a chunk per
 /// `Selection` (each chunk started an empty heap, which doubled the scan's
@@ -57,11 +63,13 @@ public final class ScanSplitter: @unchecked Sendable {
     static let patience = Duration.microseconds(300)
     /// Set while a job is open: what a waiting helper spins on.
     private let open = Atomic<Bool>(false)
+    /// Threads inside `run`: the helper joins and claims only while one is.
+    private let scanners = Atomic<Int>(0)
 
     /// Wakes the helper ahead of a `run` expected soon, so that its wake-up
     /// overlaps the caller's work before the scan.
     public func expectJob() {
-        if !busy.load(ordering: .relaxed) { wakeHelper() }
+        if !busy.load(ordering: .relaxed), scanners.load(ordering: .relaxed) == 0 { wakeHelper() }
     }
 
     private func wakeHelper() {
@@ -94,9 +102,11 @@ public final class ScanSplitter: @unchecked Sendable {
     /// Calls `body(lane, chunk)` once for each chunk in `0 ..< chunks`, on
     /// lane 0 (this thread) or lane 1 (the helper), and returns when all
     /// have run. Within a lane chunks run in increasing order. When another
-    /// thread's job holds the helper, every chunk runs here.
+    /// thread is inside `run`, every chunk runs here.
     public func run(chunks: Int, _ body: (Int, Int) -> Void) {
-        guard chunks > 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+        let alone = scanners.add(1, ordering: .relaxed).oldValue == 0
+        defer { scanners.subtract(1, ordering: .relaxed) }
+        guard chunks > 1, alone, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             for chunk in 0..<chunks { body(0, chunk) }
             return
         }
@@ -119,8 +129,10 @@ public final class ScanSplitter: @unchecked Sendable {
         }
     }
 
+    /// Claims chunks for `lane` until none is left; the helper (lane 1) also
+    /// stops when another scan has started.
     private func claim(lane: Int, chunks: Int, _ body: (Int, Int) -> Void) {
-        while true {
+        while lane == 0 || scanners.load(ordering: .relaxed) == 1 {
             let chunk = next.add(1, ordering: .relaxed).oldValue
             guard chunk < chunks else { return }
             body(lane, chunk)

@@ -47,6 +47,40 @@ final class ScanSplitterTests: XCTestCase {
         XCTAssertEqual(failures.load(ordering: .relaxed), 0)
     }
 
+    /// Once a second thread is inside `run`, the helper takes at most the chunk it was starting and the second job runs alone.
+    func testHelperStepsBackWhileASecondScanRuns() throws {
+        let record = Record()
+        let secondInside = Atomic<Bool>(false), startedAfter = Atomic<Int>(0)
+        let secondLanes = Mutex<Set<Int>>([])
+        let second = DispatchSemaphore(value: 0), secondDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            second.wait()
+            ScanSplitter.shared.run(chunks: 8) { lane, _ in
+                secondLanes.withLock { _ = $0.insert(lane) }
+                secondInside.store(true, ordering: .releasing)
+                usleep(20_000)  // stay inside while the first job's chunks run
+            }
+            secondDone.signal()
+        }
+        var helperJoined = false
+        ScanSplitter.shared.run(chunks: 400) { lane, chunk in
+            if lane == 1, secondInside.load(ordering: .acquiring) { startedAfter.add(1, ordering: .relaxed) }
+            record.add(lane: lane, chunk: chunk)
+            if lane == 0, !helperJoined, !record.lanes.withLock({ $0[1].isEmpty }) {
+                helperJoined = true
+                second.signal()  // the helper has joined: now start the second scan
+                while !secondInside.load(ordering: .acquiring) { sched_yield() }
+            }
+            usleep(200)
+        }
+        if !helperJoined { second.signal() }
+        secondDone.wait()
+        try XCTSkipUnless(helperJoined, "the helper never joined the first job, so there was nothing to step back from")
+        XCTAssertEqual(record.lanes.withLock { $0.flatMap { $0 }.sorted() }, Array(0..<400))
+        XCTAssertLessThanOrEqual(startedAfter.load(ordering: .relaxed), 1, "the helper kept claiming chunks beside a second scan")
+        XCTAssertEqual(secondLanes.withLock { $0 }, [0], "the second job shared its scan")
+    }
+
     /// Over catalogues past `Model.splitScanRows`, with random rows and with rows that tie exactly, `scan`, shared or not, returns what a one-lane scan of every row returns.
     func testSplitScanEqualsOneLaneScan() {
         XCTAssertGreaterThan(Model.splitScanRows, Model.splitChunkRows)

@@ -37,6 +37,12 @@ struct Selection {
         admission = selector.admissionScore
     }
 
+    /// How many rows of a scan's best must be looked at to be sure that `n`
+    /// of them would be kept: n plus the excluded rows, which the scan's
+    /// kernel cannot tell apart; nil when rated items are skipped too, since
+    /// how many of those a user has among any rows is not known in advance.
+    var boundRank: Int? { seenBy == nil ? selector.limit + excluded.count : nil }
+
     /// The rows kept, best first.
     func sorted() -> [(score: Double, row: Int32)] { selector.sorted() }
 }

@@ -34,14 +34,18 @@ public struct TopQuery: Sendable {
 /// shift and a mask per candidate rather than a hash lookup.
 struct RowBitmap {
     private(set) var words: [UInt64]
-    /// True until a row is inserted: a scan then skips the test for every row.
-    private(set) var isEmpty = true
+    /// Rows inserted (each once).
+    private(set) var count = 0
 
     init(rows: Int) { words = [UInt64](repeating: 0, count: (rows + 63) / 64) }
 
+    /// True until a row is inserted: a scan then skips the test for every row.
+    var isEmpty: Bool { count == 0 }
+
     mutating func insert(_ row: Int32) {
-        words[Int(row) >> 6] |= 1 << UInt64(Int(row) & 63)
-        isEmpty = false
+        let bit: UInt64 = 1 << UInt64(Int(row) & 63)
+        if words[Int(row) >> 6] & bit == 0 { count += 1 }
+        words[Int(row) >> 6] |= bit
     }
 
     @inline(__always)

@@ -122,6 +122,43 @@ final class ScanSplitterTests: XCTestCase {
         }
     }
 
+    /// With the best 20 rows of every block excluded (which the block-maxima floor must not count), `scan` returns what an exact scan of the allowed rows returns.
+    func testScanFloorIgnoresExcludedBlockMaxima() {
+        var rng = SplitMix64(seed: 41)
+        let items = 2 * Model.groupBlocks * BlockScorer.blockRows + 100
+        var settings = ModelSettings()
+        settings.factors = 8
+        settings.reservoirSize = 0
+        var model = Model(settings: settings)
+        for i in 0..<items { model.observe(RatingEvent(user: .number(UInt64(i % 3)), item: .number(UInt64(i)), rating: 5)) }
+        var table = FactorTable(dimension: 8)
+        for _ in 0..<items { table.values += (0..<8).map { _ in rng.nextSignedUnit() } }
+        let halves = HalfRows(mirroring: table)
+        let bias = [Float](repeating: 0, count: items)
+        for _ in 0..<3 {
+            let vector = UserVector(values: (0..<8).map { _ in rng.nextSignedUnit() }, base: 0.5)
+            var exact = [Float](repeating: 0, count: items)
+            for row in 0..<items {
+                for d in 0..<8 { exact[row] += vector.values[d] * table.values[row * 8 + d] }
+            }
+            // Every block's maximum is an excluded row, so a floor that
+            // counted them would bar every allowed row of the group.
+            var excluded = RowBitmap(rows: items)
+            for start in stride(from: 0, to: items, by: BlockScorer.blockRows) {
+                let rows = start ..< min(start + BlockScorer.blockRows, items)
+                for row in rows.sorted(by: { exact[$0] > exact[$1] }).prefix(20) { excluded.insert(Int32(row)) }
+            }
+            let allowed = (0..<Int32(items)).filter { !excluded.contains(Int($0)) }
+            for n in [1, 10] {
+                let scanned = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias, candidates: nil,
+                                         excluded: excluded, sharing: false)
+                let reference = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                                           candidates: allowed, excluded: RowBitmap(rows: 0))
+                XCTAssertEqual(scanned.map(\.row), reference.map(\.row), "n \(n)")
+            }
+        }
+    }
+
     /// Merging lanes keeps the best n across them, and a tie between lanes goes to the lower row whichever lane holds it.
     func testMergeBreaksTiesAcrossLanesByRow() {
         let caller: [(score: Double, row: Int32)] = [(3, 40), (2, 41), (1, 42)]

@@ -284,7 +284,10 @@ extension Model {
                     maxima[b] = score(start, min(blockRows, end - start), scores + b * blockRows)
                 }
                 let floor = Self.floor(maxima, count: blocks, rank: selection.boundRank, base: base, above: selection.admission)
-                for b in 0..<blocks where maxima[b] >= floor {
+                // Compared as the rules compare, after adding base: two
+                // maxima that round to one sum tie, and the earlier row wins.
+                let bar = base + floor
+                for b in 0..<blocks where base + maxima[b] >= bar {
                     let start = group + b * blockRows
                     // Once the heap is full, most blocks hold no row that
                     // beats the admission score (addition is monotonic,
@@ -308,7 +311,7 @@ extension Model {
     /// admission score, which then already bars more than the floor would).
     private static func floor(_ maxima: UnsafeMutablePointer<Float>, count: Int, rank: Int?, base: Float,
                               above admission: Double) -> Float {
-        guard let rank, rank <= count else { return -.infinity }
+        guard let rank, rank > 0, rank <= count else { return -.infinity }
         var passing = 0
         for b in 0..<count where Double(base + maxima[b]) > admission { passing += 1 }
         guard passing >= rank else { return -.infinity }

@@ -40,6 +40,8 @@ public final class ScanSplitter: @unchecked Sendable {
         /// leaves (`helperInside`); `open` is only a lock-free hint.
         let body: (Int, Int) -> Void
         let chunks: Int
+        /// Which job this is (`opened`'s count when it opened).
+        let generation: Int
     }
 
     /// The job the helper may join, and whether it is inside one. Guarded
@@ -65,6 +67,11 @@ public final class ScanSplitter: @unchecked Sendable {
     private let open = Atomic<Bool>(false)
     /// Threads inside `run`: the helper joins and claims only while one is.
     private let scanners = Atomic<Int>(0)
+    /// Jobs opened so far. The helper joins each job at most once: having
+    /// stepped back from one (a second scan started), it sleeps instead of
+    /// joining the same open job again in a loop, which spun a third thread
+    /// on two cores for the rest of that job.
+    private let opened = Atomic<Int>(0)
 
     /// Wakes the helper ahead of a `run` expected soon, so that its wake-up
     /// overlaps the caller's work before the scan.
@@ -78,6 +85,7 @@ public final class ScanSplitter: @unchecked Sendable {
 
     private init() {
         NamedThread.start("sr-scan") { [self] in
+            var served = 0  // the last job joined
             while true {
                 wake.wait()
                 repeat {
@@ -85,7 +93,8 @@ public final class ScanSplitter: @unchecked Sendable {
                     // between looks lets a thread woken on this core (the
                     // query worker itself, often) run at once.
                     let deadline = ContinuousClock.now + Self.patience
-                    while !(open.load(ordering: .acquiring) && helpWithOpenJob()), ContinuousClock.now < deadline {
+                    while !(open.load(ordering: .acquiring) && helpWithOpenJob(served: &served)),
+                          ContinuousClock.now < deadline {
                         sched_yield()
                     }
                     // An exchange, not a store: a store may pass the load of
@@ -94,7 +103,8 @@ public final class ScanSplitter: @unchecked Sendable {
                     _ = awake.exchange(false, ordering: .acquiringAndReleasing)
                     // A job opened since the last look found the helper awake
                     // and sent no wake-up: look again rather than sleep.
-                } while open.load(ordering: .acquiring) && !awake.exchange(true, ordering: .acquiringAndReleasing)
+                } while open.load(ordering: .acquiring) && opened.load(ordering: .relaxed) != served
+                    && !awake.exchange(true, ordering: .acquiringAndReleasing)
             }
         }
     }
@@ -113,7 +123,10 @@ public final class ScanSplitter: @unchecked Sendable {
         defer { busy.store(false, ordering: .releasing) }
         withoutActuallyEscaping(body) { body in
             next.store(0, ordering: .relaxed)
-            slot.withLock { $0.value.job = Job(body: body, chunks: chunks) }
+            // Counted before `open` is released, so a helper that sees the
+            // job open also sees that it is new.
+            let generation = opened.add(1, ordering: .relaxed).newValue
+            slot.withLock { $0.value.job = Job(body: body, chunks: chunks, generation: generation) }
             open.store(true, ordering: .releasing)
             wakeHelper()
             claim(lane: 0, chunks: chunks, body)
@@ -139,14 +152,20 @@ public final class ScanSplitter: @unchecked Sendable {
         }
     }
 
-    /// The helper's side: join the open job, if any, claim chunks until none
-    /// is left, leave.
-    private func helpWithOpenJob() -> Bool {
-        var job = slot.withLock { s -> Job? in
-            if s.value.job != nil { s.value.helperInside = true }
-            return s.value.job
+    /// The helper's side: join the open job unless it is the one `served`
+    /// last, claim chunks until none is left (or a second scan starts),
+    /// leave. False when no job is open; true when the open job is done
+    /// with, so the helper may sleep.
+    private func helpWithOpenJob(served: inout Int) -> Bool {
+        let (isOpen, found) = slot.withLock { s -> (Bool, Job?) in
+            guard let open = s.value.job else { return (false, nil) }
+            guard open.generation != served else { return (true, nil) }
+            s.value.helperInside = true
+            return (true, open)
         }
-        guard let chunks = job?.chunks else { return false }
+        var job = found
+        guard let chunks = job?.chunks, let generation = job?.generation else { return isOpen }
+        served = generation
         claim(lane: 1, chunks: chunks, job!.body)
         job = nil  // let go of the caller's closure before the caller may return
         slot.withLock { $0.value.helperInside = false }

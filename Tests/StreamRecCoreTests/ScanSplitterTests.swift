@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Synchronization
 import XCTest
 @testable import StreamRecCore
@@ -47,7 +48,18 @@ final class ScanSplitterTests: XCTestCase {
         XCTAssertEqual(failures.load(ordering: .relaxed), 0)
     }
 
-    /// Once a second thread is inside `run`, the helper takes at most the chunk it was starting and the second job runs alone.
+    /// The CPU time the scan helper thread (`sr-scan`) has used so far, in nanoseconds.
+    private func helperCPUNanoseconds() throws -> UInt64 {
+        for task in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") {
+            let comm = try String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+            guard comm.trimmingCharacters(in: .whitespacesAndNewlines) == "sr-scan" else { continue }
+            let schedstat = try String(contentsOfFile: "/proc/self/task/\(task)/schedstat", encoding: .utf8)
+            if let onCPU = schedstat.split(separator: " ").first.flatMap({ UInt64($0) }) { return onCPU }
+        }
+        throw XCTSkip("no sr-scan thread with a readable schedstat")
+    }
+
+    /// Once a second thread is inside `run`, the helper takes at most the chunk it was starting, the second job runs alone, and the helper sleeps rather than spins while the first job finishes.
     func testHelperStepsBackWhileASecondScanRuns() throws {
         let record = Record()
         let secondInside = Atomic<Bool>(false), startedAfter = Atomic<Int>(0)
@@ -63,6 +75,7 @@ final class ScanSplitterTests: XCTestCase {
             secondDone.signal()
         }
         var helperJoined = false
+        var stepBack = (cpu: UInt64(0), wall: DispatchTime.now().uptimeNanoseconds)
         ScanSplitter.shared.run(chunks: 400) { lane, chunk in
             if lane == 1, secondInside.load(ordering: .acquiring) { startedAfter.add(1, ordering: .relaxed) }
             record.add(lane: lane, chunk: chunk)
@@ -70,12 +83,16 @@ final class ScanSplitterTests: XCTestCase {
                 helperJoined = true
                 second.signal()  // the helper has joined: now start the second scan
                 while !secondInside.load(ordering: .acquiring) { sched_yield() }
+                stepBack = ((try? helperCPUNanoseconds()) ?? 0, DispatchTime.now().uptimeNanoseconds)
             }
             usleep(200)
         }
+        let helperCPU = try helperCPUNanoseconds() - stepBack.cpu, window = DispatchTime.now().uptimeNanoseconds - stepBack.wall
         if !helperJoined { second.signal() }
         secondDone.wait()
         try XCTSkipUnless(helperJoined, "the helper never joined the first job, so there was nothing to step back from")
+        XCTAssertLessThan(Double(helperCPU), 0.25 * Double(window),
+                          "the helper used \(helperCPU) ns of CPU in \(window) ns beside a second scan")
         XCTAssertEqual(record.lanes.withLock { $0.flatMap { $0 }.sorted() }, Array(0..<400))
         XCTAssertLessThanOrEqual(startedAfter.load(ordering: .relaxed), 1, "the helper kept claiming chunks beside a second scan")
         XCTAssertEqual(secondLanes.withLock { $0 }, [0], "the second job shared its scan")
@@ -157,6 +174,29 @@ final class ScanSplitterTests: XCTestCase {
                 XCTAssertEqual(scanned.map(\.row), reference.map(\.row), "n \(n)")
             }
         }
+    }
+
+    /// A block whose maximum is below the floor but ties it once base is added is still scanned, so the earlier of two tied rows wins as in an exhaustive scan.
+    func testScanFloorKeepsBlocksThatTieAfterBase() {
+        let items = Model.groupBlocks * BlockScorer.blockRows
+        var settings = ModelSettings()
+        settings.factors = 8
+        settings.reservoirSize = 0
+        var model = Model(settings: settings)
+        for i in 0..<items { model.observe(RatingEvent(user: .number(0), item: .number(UInt64(i)), rating: 5)) }
+        // Row 0 scores 0.25; the first row of blocks 1–5 scores 0.25 + 2⁻²⁵,
+        // the floor of a shortlist of 5. With base 0.5 all six sum to 0.75.
+        let high: Float = 0.25 + 0x1p-25
+        XCTAssertEqual(0.5 + high, 0.5 + Float(0.25))
+        var table = FactorTable(dimension: 8)
+        table.values = [Float](repeating: 0, count: items * 8)
+        table.values[1] = 1
+        for b in 1...5 { table.values[b * BlockScorer.blockRows * 8] = 1 }
+        let vector = UserVector(values: [high, 0.25, 0, 0, 0, 0, 0, 0], base: 0.5)
+        let scanned = model.scan(n: 1, vector: vector, table: table, halves: HalfRows(mirroring: table),
+                                 bias: [Float](repeating: 0, count: items), candidates: nil,
+                                 excluded: RowBitmap(rows: items), sharing: false)
+        XCTAssertEqual(scanned.map(\.row), [0])
     }
 
     /// Merging lanes keeps the best n across them, and a tie between lanes goes to the lower row whichever lane holds it.

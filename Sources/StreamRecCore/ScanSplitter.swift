@@ -157,13 +157,17 @@ public final class ScanSplitter: @unchecked Sendable {
     /// leave. False when no job is open; true when the open job is done
     /// with, so the helper may sleep.
     private func helpWithOpenJob(served: inout Int) -> Bool {
-        let (isOpen, found) = slot.withLock { s -> (Bool, Job?) in
+        // One copy of the job only: a second one (a `let` the tuple was
+        // bound to) kept the caller's closure alive past `helperInside`, and
+        // `run`'s `withoutActuallyEscaping` trapped.
+        var job: Job?
+        let isOpen: Bool
+        (isOpen, job) = slot.withLock { s -> (Bool, Job?) in
             guard let open = s.value.job else { return (false, nil) }
             guard open.generation != served else { return (true, nil) }
             s.value.helperInside = true
             return (true, open)
         }
-        var job = found
         guard let chunks = job?.chunks, let generation = job?.generation else { return isOpen }
         served = generation
         claim(lane: 1, chunks: chunks, job!.body)

@@ -32,6 +32,33 @@ final class ScanSplitterTests: XCTestCase {
         XCTAssertGreaterThan(helperChunks, 0, "the helper never took a chunk")
     }
 
+    /// Many short jobs in a row, each shared with the helper, all run their chunks; the helper lets go of each job's closure before `run` returns (else `withoutActuallyEscaping` traps).
+    func testHelperReleasesEachJobBeforeRunReturns() {
+        var shared = 0
+        for _ in 0..<3_000 {
+            let record = Record()
+            let joined = Atomic<Bool>(false)
+            // The caller waits in chunk 0 for the helper to take chunk 1,
+            // which lasts a few microseconds more, so that the caller is
+            // waiting at the end when the helper leaves.
+            ScanSplitter.shared.run(chunks: 2) { lane, chunk in
+                record.add(lane: lane, chunk: chunk)
+                if lane == 1 {
+                    joined.store(true, ordering: .releasing)
+                    let until = DispatchTime.now().uptimeNanoseconds + 3_000
+                    while DispatchTime.now().uptimeNanoseconds < until {}
+                } else if chunk == 0 {
+                    let deadline = DispatchTime.now().uptimeNanoseconds + 200_000
+                    while !joined.load(ordering: .acquiring), DispatchTime.now().uptimeNanoseconds < deadline {}
+                }
+            }
+            let lanes = record.lanes.withLock { $0 }
+            XCTAssertEqual(lanes.flatMap { $0 }.sorted(), [0, 1])
+            if !lanes[1].isEmpty { shared += 1 }
+        }
+        XCTAssertGreaterThan(shared, 0, "the helper never joined a job")
+    }
+
     /// Jobs from four threads at once each run all their chunks once (a job that finds the helper busy runs alone).
     func testConcurrentJobsEachRunAllTheirChunks() {
         let failures = Atomic<Int>(0)

@@ -1,5 +1,4 @@
 import Dispatch
-import Synchronization
 
 /// Counts a detached neighbour head on a thread of its own, while the
 /// caller's thread keeps learning the embeddings.
@@ -27,7 +26,7 @@ public final class NeighbourPipeline: @unchecked Sendable {
     /// the worker counts into its own local copy (a class property would
     /// cost an access check, a retain and a release per rating).
     private var head: NeighbourHead?
-    private let batches = Mutex<[[NeighbourRating]]>([])
+    private let batches = Locked<[[NeighbourRating]]>([])
     private let queued = DispatchSemaphore(value: 0)
     private let room = DispatchSemaphore(value: NeighbourPipeline.depth)
     private let worker = DispatchGroup()

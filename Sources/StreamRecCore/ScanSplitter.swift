@@ -45,7 +45,7 @@ public final class ScanSplitter: @unchecked Sendable {
     }
 
     /// The job the helper may join, and whether it is inside one. Guarded
-    /// by the mutex: joining and leaving are one lock each per job, never per chunk.
+    /// by its lock: joining and leaving are one lock each per job, never per chunk.
     private struct Slot {
         var job: Job?
         var helperInside = false
@@ -53,8 +53,8 @@ public final class ScanSplitter: @unchecked Sendable {
 
     // `Job.body` is a non-escaping closure smuggled out for the job's
     // duration; `run` does not return until the helper has left it, which
-    // is what makes the slot safe to share (hence `@unchecked Sendable`).
-    private let slot = Mutex<UnsafeSendable<Slot>>(UnsafeSendable(Slot()))
+    // is what makes the slot safe to share (`Locked` is `@unchecked Sendable`).
+    private let slot = Locked(Slot())
     private let next = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
@@ -126,18 +126,18 @@ public final class ScanSplitter: @unchecked Sendable {
             // Counted before `open` is released, so a helper that sees the
             // job open also sees that it is new.
             let generation = opened.add(1, ordering: .relaxed).newValue
-            slot.withLock { $0.value.job = Job(body: body, chunks: chunks, generation: generation) }
+            slot.withLock { $0.job = Job(body: body, chunks: chunks, generation: generation) }
             open.store(true, ordering: .releasing)
             wakeHelper()
             claim(lane: 0, chunks: chunks, body)
             // Close the job, then wait for the helper's last chunk.
             open.store(false, ordering: .relaxed)
-            var inside = slot.withLock { $0.value.job = nil; return $0.value.helperInside }
+            var inside = slot.withLock { $0.job = nil; return $0.helperInside }
             var spins = 0
             while inside {
                 spins += 1
                 if spins > 1_000 { sched_yield() }
-                inside = slot.withLock { $0.value.helperInside }
+                inside = slot.withLock { $0.helperInside }
             }
         }
     }
@@ -163,23 +163,17 @@ public final class ScanSplitter: @unchecked Sendable {
         var job: Job?
         let isOpen: Bool
         (isOpen, job) = slot.withLock { s -> (Bool, Job?) in
-            guard let open = s.value.job else { return (false, nil) }
+            guard let open = s.job else { return (false, nil) }
             guard open.generation != served else { return (true, nil) }
-            s.value.helperInside = true
+            s.helperInside = true
             return (true, open)
         }
         guard let chunks = job?.chunks, let generation = job?.generation else { return isOpen }
         served = generation
         claim(lane: 1, chunks: chunks, job!.body)
         job = nil  // let go of the caller's closure before the caller may return
-        slot.withLock { $0.value.helperInside = false }
+        slot.withLock { $0.helperInside = false }
         return true
     }
 }
 
-/// A value the compiler cannot prove `Sendable`, shared under a documented
-/// protocol instead (see `ScanSplitter`'s slot).
-struct UnsafeSendable<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
-}

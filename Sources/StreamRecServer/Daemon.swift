@@ -42,7 +42,7 @@ public final class Daemon: @unchecked Sendable {
     private let directoryLock: DataDirectoryLock
     private var rejectLog = RateLimiter<RejectReason>(interval: 1)
     private let stopFlag = Atomic<Bool>(false)
-    private let finishedWrite = Mutex<Result<SnapshotInfo, Error>?>(nil)
+    private let finishedWrite = Locked<Result<SnapshotInfo, Error>?>(nil)
     private let telemetry: Telemetry
     private let metrics: DaemonMetrics
     private let zap: ZAPHandler?

@@ -49,7 +49,7 @@ public final class LogWriter: @unchecked Sendable {
     private var lastCheck = 0.0
     private var snapshotWanted = false
     private let syncQueue = DispatchQueue(label: "streamrec.log-fsync")
-    private let syncFailure = Mutex<String?>(nil)
+    private let syncFailure = Locked<String?>(nil)
     private let log: (Logger.Level, String) -> Void
 
     private struct Segment {

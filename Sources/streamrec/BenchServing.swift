@@ -18,7 +18,7 @@ struct ServingRun {
     /// REQ socket, over `seconds`.
     func throughput(_ requests: [[UInt8]], clients: Int, seconds: Double) throws -> Double {
         let answered = Atomic<Int>(0), failed = Atomic<Int>(0)
-        let firstFailure = Mutex<String?>(nil)
+        let firstFailure = Locked<String?>(nil)
         let group = DispatchGroup()
         let deadline = Clock.monotonic() + seconds
         for c in 0..<clients {

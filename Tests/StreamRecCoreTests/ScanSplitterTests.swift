@@ -8,9 +8,10 @@ import XCTest
 /// `top` over a catalogue large enough to be split answers as one lane would.
 final class ScanSplitterTests: XCTestCase {
     /// The chunks each lane ran, in the order it ran them.
-    private final class Record: @unchecked Sendable {
-        let lanes = Mutex<[[Int]]>(Array(repeating: [], count: ScanSplitter.lanes))
-        func add(lane: Int, chunk: Int) { lanes.withLock { $0[lane].append(chunk) } }
+    private final class Record: Sendable {
+        private let chunks = Locked(Array(repeating: [Int](), count: ScanSplitter.lanes))
+        func add(lane: Int, chunk: Int) { chunks.withLock { $0[lane].append(chunk) } }
+        var lanes: [[Int]] { chunks.withLock { $0 } }
     }
 
     /// Each of 0 ..< chunks runs exactly once, each lane in increasing order; with slow chunks the helper takes part.
@@ -23,7 +24,7 @@ final class ScanSplitterTests: XCTestCase {
                     record.add(lane: lane, chunk: chunk)
                     usleep(300)  // long enough that a woken helper finds chunks left
                 }
-                let lanes = record.lanes.withLock { $0 }
+                let lanes = record.lanes
                 XCTAssertEqual(lanes.flatMap { $0 }.sorted(), Array(0..<chunks), "\(chunks) chunks")
                 for lane in lanes { XCTAssertEqual(lane, lane.sorted(), "a lane ran chunks out of order") }
                 helperChunks += lanes[1].count
@@ -52,7 +53,7 @@ final class ScanSplitterTests: XCTestCase {
                     while !joined.load(ordering: .acquiring), DispatchTime.now().uptimeNanoseconds < deadline {}
                 }
             }
-            let lanes = record.lanes.withLock { $0 }
+            let lanes = record.lanes
             XCTAssertEqual(lanes.flatMap { $0 }.sorted(), [0, 1])
             if !lanes[1].isEmpty { shared += 1 }
         }
@@ -67,7 +68,7 @@ final class ScanSplitterTests: XCTestCase {
                 let chunks = 1 + (thread * 7 + round) % 13
                 let record = Record()
                 ScanSplitter.shared.run(chunks: chunks) { lane, chunk in record.add(lane: lane, chunk: chunk) }
-                if record.lanes.withLock({ $0.flatMap { $0 }.sorted() }) != Array(0..<chunks) {
+                if record.lanes.flatMap { $0 }.sorted() != Array(0..<chunks) {
                     failures.add(1, ordering: .relaxed)
                 }
             }
@@ -90,7 +91,7 @@ final class ScanSplitterTests: XCTestCase {
     func testHelperStepsBackWhileASecondScanRuns() throws {
         let record = Record()
         let secondInside = Atomic<Bool>(false), startedAfter = Atomic<Int>(0)
-        let secondLanes = Mutex<Set<Int>>([])
+        let secondLanes = Locked<Set<Int>>([])
         let second = DispatchSemaphore(value: 0), secondDone = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             second.wait()
@@ -106,7 +107,7 @@ final class ScanSplitterTests: XCTestCase {
         ScanSplitter.shared.run(chunks: 400) { lane, chunk in
             if lane == 1, secondInside.load(ordering: .acquiring) { startedAfter.add(1, ordering: .relaxed) }
             record.add(lane: lane, chunk: chunk)
-            if lane == 0, !helperJoined, !record.lanes.withLock({ $0[1].isEmpty }) {
+            if lane == 0, !helperJoined, !record.lanes[1].isEmpty {
                 helperJoined = true
                 second.signal()  // the helper has joined: now start the second scan
                 while !secondInside.load(ordering: .acquiring) { sched_yield() }
@@ -120,7 +121,7 @@ final class ScanSplitterTests: XCTestCase {
         try XCTSkipUnless(helperJoined, "the helper never joined the first job, so there was nothing to step back from")
         XCTAssertLessThan(Double(helperCPU), 0.25 * Double(window),
                           "the helper used \(helperCPU) ns of CPU in \(window) ns beside a second scan")
-        XCTAssertEqual(record.lanes.withLock { $0.flatMap { $0 }.sorted() }, Array(0..<400))
+        XCTAssertEqual(record.lanes.flatMap { $0 }.sorted(), Array(0..<400))
         XCTAssertLessThanOrEqual(startedAfter.load(ordering: .relaxed), 1, "the helper kept claiming chunks beside a second scan")
         XCTAssertEqual(secondLanes.withLock { $0 }, [0], "the second job shared its scan")
     }

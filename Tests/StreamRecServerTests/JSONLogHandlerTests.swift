@@ -1,12 +1,12 @@
 import Logging
+import StreamRecCore
 import StreamRecServer
-import Synchronization
 import XCTest
 
 final class JSONLogHandlerTests: XCTestCase {
     /// A JSON log line parses as one object carrying the text format's fields: time, level, label, metadata, source, message.
     func testLineCarriesTheTextFields() throws {
-        let lines = Mutex<[String]>([])
+        let lines = Locked<[String]>([])
         let logger = Logger(label: "streamrecd") { label in
             JSONLogHandler(label: label, write: { line in lines.withLock { $0.append(line) } })
         }

@@ -4,7 +4,7 @@
 
 import Dispatch
 import Foundation
-import Synchronization
+import StreamRecCore
 @testable import StreamRecServer
 import XCTest
 import ZeroMQ
@@ -41,7 +41,7 @@ final class QueryWorkersTests: XCTestCase {
         // Released first, so that a failed check never leaves the worker stuck and `stop` waiting for it.
         defer { pool.stop() }
         defer { release.signal() }
-        let heavyReply = Mutex<String?>(nil)
+        let heavyReply = Locked<String?>(nil)
         let heavy = TestThreads(1) { _ in
             let reply = try? self.ask(endpoint, "heavy")
             heavyReply.withLock { $0 = reply }
@@ -78,7 +78,7 @@ final class QueryWorkersTests: XCTestCase {
         XCTAssertEqual(entered.wait(timeout: .now() + 10), .success, "the heavy request never reached the worker")
         // Past `SoloClientWatch.window`, so only the busy worker keeps the front from answering.
         usleep(50_000)
-        let middling = Mutex<String?>(nil)
+        let middling = Locked<String?>(nil)
         let asking = TestThreads(1) { _ in
             let reply = try? self.ask(endpoint, "middling")
             middling.withLock { $0 = reply }
@@ -127,7 +127,7 @@ final class QueryWorkersTests: XCTestCase {
             text == "observe" ? nil : "\(stop) \(text)"
         }
         defer { pool.stop() }
-        let reply = Mutex<String?>(nil)
+        let reply = Locked<String?>(nil)
         let asking = TestThreads(1) { _ in
             let answer = try? self.ask(endpoint, "observe")
             reply.withLock { $0 = answer }

@@ -61,6 +61,17 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
         sr_cosines_on(path, q, qNorm, rows, stride, count, cosines)
     }
 
+    /// `score` over the byte mirror (`ByteRows`): scores[r] = bias[r] +
+    /// query.scale · scales[r] · (query's bytes · row r's), for rows from a
+    /// block boundary; the largest is returned as by `score`. Within
+    /// `ByteQuery.errorBound` of the float scores.
+    @inline(__always) @discardableResult
+    func score(_ query: ByteQuery, user: UnsafePointer<Int8>, byteRows rows: UnsafePointer<UInt8>,
+               scales: UnsafePointer<Float>, stride: Int, bias: UnsafePointer<Float>, count: Int,
+               into scores: UnsafeMutablePointer<Float>) -> Float {
+        sr_score_byte_rows_on(path, user, query.correction, query.scale, rows, stride, scales, bias, count, scores)
+    }
+
     /// `score` over rows of halves: scores[r] = bias[r] + p · widened(rows[r * stride ..< (r + 1) * stride]),
     /// same contract, same summation order.
     @inline(__always) @discardableResult

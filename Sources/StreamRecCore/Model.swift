@@ -52,12 +52,12 @@ public struct Model: Sendable, Equatable {
     public internal(set) var userRankFactors: FactorTable
     public internal(set) var itemRankFactors: FactorTable
     public internal(set) var itemRankBias: [Float] = []
-    /// The table `top` scans (`scannedItems`) in half precision, kept equal
+    /// The table `top` scans (`scannedItems`) in bytes, kept equal
     /// to its conversion: every step that writes a row of it converts that
-    /// row again. Derived, not stored in snapshots (see `HalfRows`). Not kept
+    /// row again. Derived, not stored in snapshots (see `ByteRows`). Not kept
     /// while the neighbour head is detached, when nothing may ask `top`:
     /// `attach` converts the whole table once instead.
-    public internal(set) var scannedHalves: HalfRows
+    public internal(set) var scannedBytes: ByteRows
     /// Adaptive-optimizer state (unused under SGD): how many steps each bias
     /// took, and each embedding row's sum of mean squared gradients (row-wise
     /// AdaGrad: one accumulator per row, not per float, so it costs one Float
@@ -78,7 +78,7 @@ public struct Model: Sendable, Equatable {
         itemFactors = FactorTable(dimension: settings.factors)
         userRankFactors = FactorTable(dimension: settings.factors)
         itemRankFactors = FactorTable(dimension: settings.factors)
-        scannedHalves = HalfRows(stride: itemFactors.stride)
+        scannedBytes = ByteRows(stride: itemFactors.stride)
         neighbourHead = NeighbourHead(settings: settings)
         reservoir = Reservoir(capacity: settings.reservoirSize)
         rng = SplitMix64(seed: settings.seed)
@@ -101,7 +101,7 @@ public struct Model: Sendable, Equatable {
     /// True when `observe` counts into `neighbourHead` itself.
     var countsNeighboursInLine: Bool { hasNeighbourHead && detachedNeighbourRatings == nil }
 
-    /// True when every step converts the rows it writes into `scannedHalves`:
+    /// True when every step converts the rows it writes into `scannedBytes`:
     /// always, except while the neighbour head is detached.
     var mirrorsInLine: Bool { detachedNeighbourRatings == nil }
 
@@ -133,7 +133,7 @@ public struct Model: Sendable, Equatable {
     }
 
     /// Starts fetching what `observe(user:item:rating:)` of a known pair
-    /// reads: both rows of both heads, the item's half-precision mirror row,
+    /// reads: both rows of both heads, the item's byte mirror row,
     /// the pair's slot and the neighbour head's entries. (Each side's bias
     /// and optimizer state too measured slower on anime, 0.88 against
     /// 0.98 M events/s, and no faster with a million users.) A caller holding the
@@ -144,7 +144,7 @@ public struct Model: Sendable, Equatable {
         guard let u = users.index(of: user), let i = items.index(of: item) else { return }
         userFactors.prefetchRow(u)
         itemFactors.prefetchRow(i)
-        if mirrorsInLine { scannedHalves.prefetchRow(i) }
+        if mirrorsInLine { scannedBytes.prefetchRow(i) }
         if hasRankingHead {
             userRankFactors.prefetchRow(u)
             itemRankFactors.prefetchRow(i)
@@ -206,7 +206,7 @@ public struct Model: Sendable, Equatable {
     /// instead of counting it, and the caller counts those into the head
     /// (`NeighbourHead.count`, in order) until `attach` puts it back.
     /// Meanwhile neither `top` nor a snapshot may be asked for (both check):
-    /// the model has no head to blend or save, and its half-precision mirror
+    /// the model has no head to blend or save, and its byte mirror
     /// is not kept up to date (`attach` rebuilds it). `NeighbourPipeline` is the
     /// one caller.
     mutating func detachNeighbourHead() -> NeighbourHead {
@@ -244,7 +244,7 @@ public struct Model: Sendable, Equatable {
                      "the attached head must have a row for every user and item")
         neighbourHead = head
         detachedNeighbourRatings = nil
-        scannedHalves = HalfRows(mirroring: scannedItems)
+        scannedBytes = ByteRows(mirroring: scannedItems)
     }
 
     /// The learning steps for one event on known rows.
@@ -257,7 +257,7 @@ public struct Model: Sendable, Equatable {
         if let j = drawn {
             ratedPairs.prefetch(PairSet.key(user: u, item: j))
             itemRankFactors.prefetchRow(j)
-            if mirrorsInLine { scannedHalves.prefetchRow(j) }
+            if mirrorsInLine { scannedBytes.prefetchRow(j) }
         }
         regressionStep(user: Int(u), item: Int(i), rating: rating)
         guard pairwise else { return }
@@ -334,7 +334,7 @@ public struct Model: Sendable, Equatable {
         mirrorScannedRow(j)
     }
 
-    /// Converts row `i` of `scannedItems` into `scannedHalves` (appending a
+    /// Converts row `i` of `scannedItems` into `scannedBytes` (appending a
     /// new row), unless the mirror waits for `attach`.
     ///
     /// It names the table's stored property instead of reading `scannedItems`:
@@ -344,10 +344,10 @@ public struct Model: Sendable, Equatable {
         guard mirrorsInLine else { return }
         if hasRankingHead {
             let offset = i * itemRankFactors.stride
-            itemRankFactors.values.withUnsafeBufferPointer { scannedHalves.set(row: i, from: $0.baseAddress! + offset) }
+            itemRankFactors.values.withUnsafeBufferPointer { scannedBytes.set(row: i, from: $0.baseAddress! + offset) }
         } else {
             let offset = i * itemFactors.stride
-            itemFactors.values.withUnsafeBufferPointer { scannedHalves.set(row: i, from: $0.baseAddress! + offset) }
+            itemFactors.values.withUnsafeBufferPointer { scannedBytes.set(row: i, from: $0.baseAddress! + offset) }
         }
     }
 

@@ -54,7 +54,7 @@ extension Model {
         }
         if candidates == nil, query.sharesScan { expectTopScan() }
         let bias = neighbourBias(likes, over: hasRankingHead ? itemRankBias : itemBias)
-        let best = scan(n: query.n, vector: vector, table: scannedItems, halves: scannedHalves, bias: bias,
+        let best = scan(n: query.n, vector: vector, table: scannedItems, bytes: scannedBytes, bias: bias,
                         candidates: candidates, excluded: excluded, seenBy: seenBy, sharing: query.sharesScan)
         return (best.map { (items.externals[Int($0.row)], Float($0.score)) }, .model)
     }
@@ -106,24 +106,25 @@ extension Model {
 
     /// The `n` best rows by base + bias_i + vector · row_i: the hot loop of `top`.
     ///
-    /// Scans `halves` (the half-precision copy of `table`, half the bytes:
-    /// the scan of a large catalogue runs at memory speed) for a shortlist
-    /// of the best `shortlistSize(n)` rows, then rescores the shortlist
-    /// exactly from `table` and keeps the best `n`, so the answer carries
-    /// float scores, the same bits a float scan gives (one summation order
-    /// for every row, see `sr_score_half_rows_on`). A row whose half score
-    /// misses the shortlist but whose float score would make the top `n` is
-    /// the only way the answer can differ; see `shortlistSize`.
+    /// Scans `bytes` (the 8-bit copy of `table`, a quarter of the bytes and
+    /// an integer kernel) for a shortlist by byte scores, then rescores the
+    /// shortlist exactly from `table` and keeps the best `n`, so the answer
+    /// carries float scores and is the float scan's answer (one summation
+    /// order for every row, see `sr_score_rows_on`): the shortlist is wide
+    /// enough, by `ByteQuery.errorBound`, that no row outside it can beat
+    /// the n-th row inside (`provenShortlist`). When no shortlist up to
+    /// `widestShortlist` rows can be proven (a tie wider than the bound
+    /// across thousands of rows), every row is scored exactly.
     /// With `candidates`, rows are scattered, so each listed row is scored
     /// exactly on its own, under the same `Selection` rules. `kernel` picks
     /// the path (tests run both); `sharing` lets a long scan use
     /// `ScanSplitter`'s helper.
-    func scan(n: Int, vector: UserVector, table: FactorTable, halves: HalfRows, bias: [Float], candidates: [Int32]?,
+    func scan(n: Int, vector: UserVector, table: FactorTable, bytes: ByteRows, bias: [Float], candidates: [Int32]?,
               excluded: RowBitmap, seenBy: Int32? = nil, kernel: BlockScorer = .best, sharing: Bool = true)
         -> [(score: Double, row: Int32)]
     {
         let stride = table.stride, base = vector.base, rowCount = items.count
-        precondition(table.rows >= rowCount && halves.rows >= rowCount && halves.stride == stride
+        precondition(table.rows >= rowCount && bytes.rows >= rowCount && bytes.stride == stride
                      && bias.count >= rowCount && vector.values.count >= stride)
         return vector.values.withUnsafeBufferPointer { p in
             table.values.withUnsafeBufferPointer { rows in
@@ -137,11 +138,20 @@ extension Model {
                     if candidates != nil {
                         return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy, score: exact)
                     }
-                    let shortlist = halves.bits.withUnsafeBufferPointer { halfRows in
-                        unseenShortlist(n: Self.shortlistSize(n), seenBy: seenBy) { n, seenBy in
-                            halfScan(n: n, p: p, base: base, halfRows: halfRows.baseAddress!, stride: stride,
-                                     bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel, sharing: sharing)
+                    let query = ByteQuery(p, stride: stride)
+                    let shortlist = query.values.withUnsafeBufferPointer { user in
+                        bytes.bytes.withUnsafeBufferPointer { byteRows in
+                            bytes.scales.withUnsafeBufferPointer { scales in
+                                provenShortlist(n: n, seenBy: seenBy, margin: { query.errorBound(bytes, near: $0) }) { n, seenBy in
+                                    byteScan(n: n, query: query, user: user.baseAddress!, base: base,
+                                             byteRows: byteRows.baseAddress!, scales: scales.baseAddress!, stride: stride,
+                                             bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel, sharing: sharing)
+                                }
+                            }
                         }
+                    }
+                    guard let shortlist else {
+                        return select(n: n, candidates: nil, excluded: excluded, seenBy: seenBy, score: exact)
                     }
                     // In row order, so that ties go to the lower row as in a full scan;
                     // the shortlist already passed the exclusion rules.
@@ -153,61 +163,66 @@ extension Model {
         }
     }
 
-    /// How many rows the half-precision pass of `scan` hands to exact
-    /// rescoring when `n` are asked for: n + 4.
-    ///
-    /// A half score is off by at most 2^-11 of Σ|p_i q_i|, so only rows
-    /// within that of the n-th best can trade places. On fully trained
-    /// 10 k and 100 k item models (3 M events) every top-10 of 2,000 users
-    /// already equalled the float scan's with no margin at all; 4 spare rows
-    /// guard near-ties for little. A wider shortlist is not free: each extra
-    /// heap slot lowers the admission score, so more rows reach the heap and
-    /// fewer blocks are skipped; max(4n, n + 32) made top-10 at 10 k items
-    /// 1.7 × slower (docs/BENCHMARKS.md, when each admitted row was also
-    /// looked up in the pair table).
-    static func shortlistSize(_ n: Int) -> Int { n + 4 }
+    /// Rows beyond `n` that the first byte scan of `scan` keeps: room for
+    /// the user's rated items, dropped afterwards, and for rows within the
+    /// error bound of the n-th. On a daemon-sized synthetic model (100 k
+    /// users, 10 k items, 6 M events) a top-10's 22 rows held 0.74 rated
+    /// items on average, and 16 and 32 spare rows were slower (each extra
+    /// heap slot lowers the admission score, so more rows reach the heap).
+    static let shortlistSpare = 12
 
-    /// Rows a shortlist scan keeps beyond the `n` it needs, so that the
-    /// user's rated items can be dropped afterwards (see `unseenShortlist`).
-    /// On a daemon-sized synthetic model (100 k users, 10 k items, 6 M
-    /// events) a top-10's 22 rows held 0.74 rated items on average, no
-    /// query of 5,000 needed the second scan, and 16 and 32 spare rows were
-    /// slower. Real users rate what they would be recommended: in anime's
-    /// prequential HR run the 22 rows held 6.4 rated items on average and
-    /// 30 % of the 12,540 lists needed the second scan, and the run took as
-    /// long as with lookups in the scan (medians 1.424 against 1.416 s).
-    static let ratedSpare = 8
+    /// The widest shortlist `provenShortlist` tries before `scan` falls
+    /// back to scoring every row exactly.
+    static let widestShortlist = 4096
 
-    /// The `n` best rows by `halfScan` (called as `scan(rows, seenBy)`)
-    /// that user `seenBy` has not rated.
+    /// Rows of byte scans (`scan(width, seenBy)`) that provably hold the
+    /// `n` best rows by float score that user `seenBy` has not rated, or
+    /// nil when no scan up to `widestShortlist` rows can show it.
     ///
-    /// First a scan with no pair lookups for the best `n + ratedSpare`
+    /// First a scan with no pair lookups for the best n + `shortlistSpare`
     /// rows, then one lookup per row kept, all fetched before any is
-    /// tested, so their cache misses overlap: a scan that looks each
-    /// admitted row up as it goes (about a hundred rows at 10 k items) waits
-    /// for one miss into the pair table after another, which was a third of
-    /// a top-10 on a daemon-sized model. Only when more than `ratedSpare` of
-    /// those rows are rated does it scan again, looking up as it goes.
-    private func unseenShortlist(n: Int, seenBy: Int32?,
-                                 scan: (Int, Int32?) -> [(score: Double, row: Int32)]) -> [(score: Double, row: Int32)] {
-        guard let seenBy else { return scan(n, nil) }
-        let wide = scan(n + Self.ratedSpare, nil)
-        for kept in wide { ratedPairs.prefetch(PairSet.key(user: seenBy, item: kept.row)) }
-        let unseen = wide.filter { !ratedPairs.contains(PairSet.key(user: seenBy, item: $0.row)) }
-        // A short `wide` already holds every row the scan could offer.
-        if unseen.count >= n || wide.count < n + Self.ratedSpare { return Array(unseen.prefix(n)) }
-        return scan(n, seenBy)
+    /// tested, so their cache misses overlap (a scan that looks each
+    /// admitted row up as it goes waits for one miss after another, a third
+    /// of a top-10 on a daemon-sized model). The list is proven when the
+    /// scan kept fewer rows than asked (it kept every row it could), or
+    /// when its last row scores below the n-th unrated row by more than
+    /// twice `margin` (a byte score is within `margin` of the float one, so
+    /// no row left out can overtake). Otherwise it scans again: looking
+    /// the pairs up as it goes when rated rows left fewer than `n`, four
+    /// times as wide when near-ties did.
+    private func provenShortlist(n: Int, seenBy: Int32?, margin: (Double) -> Double,
+                                 scan: (Int, Int32?) -> [(score: Double, row: Int32)]) -> [(score: Double, row: Int32)]? {
+        guard n > 0 else { return [] }
+        var width = n + Self.shortlistSpare, lookups = false
+        while width <= max(Self.widestShortlist, n + Self.shortlistSpare) {
+            let wide = scan(width, lookups ? seenBy : nil)
+            var kept = wide
+            if let seenBy, !lookups {
+                for row in wide { ratedPairs.prefetch(PairSet.key(user: seenBy, item: row.row)) }
+                kept = wide.filter { !ratedPairs.contains(PairSet.key(user: seenBy, item: $0.row)) }
+            }
+            if wide.count < width { return kept }
+            guard kept.count >= n else {
+                lookups = true
+                continue
+            }
+            let nth = kept[n - 1].score, cut = wide[width - 1].score
+            let error = margin(max(abs(nth), abs(cut)))
+            if cut + error < nth - error { return kept }
+            width *= 4
+        }
+        return nil
     }
 
-    /// The `n` best rows by their half-precision scores: blocks of
+    /// The `n` best rows by their byte scores: blocks of
     /// `BlockScorer.blockRows` rows per call to the C block kernel; a
     /// block whose best score cannot pass the admission test is skipped
     /// whole, and of the others only the rows that pass it are offered to
     /// a `Selection`. From `splitScanRows` rows on, and when `sharing`, the
     /// rows are shared with `ScanSplitter`'s helper, one `Selection` per lane.
-    private func halfScan(n: Int, p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
-                          bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?, kernel: BlockScorer,
-                          sharing: Bool) -> [(score: Double, row: Int32)]
+    private func byteScan(n: Int, query: ByteQuery, user: UnsafePointer<Int8>, base: Float, byteRows: UnsafePointer<UInt8>,
+                          scales: UnsafePointer<Float>, stride: Int, bias: UnsafePointer<Float>, excluded: RowBitmap,
+                          seenBy: Int32?, kernel: BlockScorer, sharing: Bool) -> [(score: Double, row: Int32)]
     {
         let rowCount = items.count, chunk = Self.splitChunkRows
         var lanes = [Selection](repeating: Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs),
@@ -215,8 +230,8 @@ extension Model {
         lanes.withUnsafeMutableBufferPointer { buffer in
             let lanes = buffer.baseAddress!
             let scanChunk = { (lane: Int, chunk: Range<Int>) in
-                halfScan(p: p, base: base, halfRows: halfRows, stride: stride, bias: bias, kernel: kernel,
-                         rows: chunk, into: &lanes[lane])
+                byteScan(query: query, user: user, base: base, byteRows: byteRows, scales: scales, stride: stride,
+                         bias: bias, kernel: kernel, rows: chunk, into: &lanes[lane])
             }
             guard buffer.count > 1 else { return scanChunk(0, 0..<rowCount) }
             ScanSplitter.shared.run(chunks: (rowCount + chunk - 1) / chunk) { lane, c in
@@ -236,23 +251,26 @@ extension Model {
         return Array(all.prefix(n))
     }
 
-    /// Rows from which `halfScan` shares a scan with `ScanSplitter`'s helper.
+    /// Rows from which `byteScan` shares a scan with `ScanSplitter`'s helper.
     /// Not at 10 k items: with 4,096 (and chunks of 1,024) a top-10 over
     /// 10 k items, ~20 µs of scan, got slower in the daemon (176–207 against
     /// 143–168 µs round trip): the helper's wake-up costs more than it saves.
     static let splitScanRows = 32_768
 
-    /// Rows per chunk a lane claims: 512 KiB of half rows at k = 32, a few
+    /// Rows per chunk a lane claims: 256 KiB of byte rows at k = 32, a few
     /// microseconds of work, so the caller's final wait for the helper's
     /// chunk is short, and thirty-two blocks, so each claim is rare.
     static let splitChunkRows = 8_192
 
     /// Scores `rows` in blocks of `BlockScorer.blockRows` and offers them
     /// to `selection`.
-    private func halfScan(p: UnsafePointer<Float>, base: Float, halfRows: UnsafePointer<UInt16>, stride: Int,
-                          bias: UnsafePointer<Float>, kernel: BlockScorer, rows: Range<Int>, into selection: inout Selection) {
+    private func byteScan(query: ByteQuery, user: UnsafePointer<Int8>, base: Float, byteRows: UnsafePointer<UInt8>,
+                          scales: UnsafePointer<Float>, stride: Int, bias: UnsafePointer<Float>, kernel: BlockScorer,
+                          rows: Range<Int>, into selection: inout Selection) {
+        assert(rows.lowerBound % ByteRows.blockRows == 0, "byte rows are scanned from a block boundary")
         scanBlocks(rows, base: base, kernel: kernel, into: &selection) { start, count, scores in
-            kernel.score(p, halfRows: halfRows + start * stride, stride: stride, bias: bias + start, count: count, into: scores)
+            kernel.score(query, user: user, byteRows: byteRows + start * stride, scales: scales + start, stride: stride,
+                         bias: bias + start, count: count, into: scores)
         }
     }
 

@@ -246,7 +246,7 @@ public enum SnapshotFormat {
             model.itemRankFactors.values = try readRows(&r, rows: items, table: model.itemRankFactors, "item ranking factors")
             model.itemRankBias = try r.readArray(Float.self, count: items, "item ranking biases")
         }
-        model.scannedHalves = HalfRows(mirroring: model.scannedItems)
+        model.scannedBytes = ByteRows(mirroring: model.scannedItems)
 
         model.popularity = [UInt32](repeating: 0, count: items)
         if header.version >= 3 {

@@ -119,7 +119,7 @@ final class ScanKernelTests: XCTestCase {
         }
     }
 
-    /// `scan` (half-precision shortlist, exact rescoring) on every kernel path returns the scalar reference's rows and scores, with exclusions, a user's rated items, candidates (repeated, excluded) and block edges.
+    /// `scan` (byte shortlist, exact rescoring) on every kernel path returns the scalar reference's rows and scores, with exclusions, a user's rated items, candidates (repeated, excluded) and block edges.
     func testScanMatchesScalarReference() {
         var rng = SplitMix64(seed: 2026)
         for items in [1, 7, 8, 255, 256, 257, 1000, 2100] {
@@ -131,7 +131,7 @@ final class ScanKernelTests: XCTestCase {
                     table.values += randomRow(dimension, &rng) + [Float](repeating: 0, count: table.stride - dimension)
                 }
                 let bias = randomRow(items, &rng).map { $0 * 0.5 }
-                let halves = HalfRows(mirroring: table)
+                let bytes = ByteRows(mirroring: table)
                 let vector = UserVector(values: randomRow(dimension, &rng) + [Float](repeating: 0, count: table.stride - dimension),
                                         base: rng.nextSignedUnit() * 3)
                 let scoreOf = { (row: Int32) -> Double in
@@ -155,7 +155,7 @@ final class ScanKernelTests: XCTestCase {
                         let expected = reference(n: n, vector: vector, table: table, bias: bias, rows: items,
                                                  candidates: candidates, excluded: excludedSet)
                         for kernel in BlockScorer.available {
-                            let got = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                            let got = model.scan(n: n, vector: vector, table: table, bytes: bytes, bias: bias,
                                                  candidates: candidates,
                                                  excluded: filters == 0 || filters == 3 ? RowBitmap(rows: 0) : excluded,
                                                  seenBy: seenBy, kernel: kernel)

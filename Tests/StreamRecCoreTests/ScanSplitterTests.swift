@@ -141,20 +141,20 @@ final class ScanSplitterTests: XCTestCase {
             let distinct = (0..<(ties ? 50 : items)).map { _ in (0..<8).map { _ in rng.nextSignedUnit() } }
             for i in 0..<items { table.values += distinct[(i * 31) % distinct.count] }
             let bias = [Float](repeating: 0, count: items)
-            let halves = HalfRows(mirroring: table)
+            let bytes = ByteRows(mirroring: table)
             for _ in 0..<5 {
                 let vector = UserVector(values: (0..<8).map { _ in rng.nextSignedUnit() }, base: 0)
                 for n in [1, 10, 100] {
                     // A helper already awake takes chunks from the start.
                     ScanSplitter.shared.expectJob()
                     usleep(50)
-                    let split = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias, candidates: nil,
+                    let split = model.scan(n: n, vector: vector, table: table, bytes: bytes, bias: bias, candidates: nil,
                                            excluded: RowBitmap(rows: 0))
                     // Candidates listing every row take the exact one-lane path.
-                    let oneLane = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                    let oneLane = model.scan(n: n, vector: vector, table: table, bytes: bytes, bias: bias,
                                              candidates: (0..<Int32(items)).map { $0 }, excluded: RowBitmap(rows: 0))
                     // So does a scan told not to share (`--query-threads 1`).
-                    let unshared = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                    let unshared = model.scan(n: n, vector: vector, table: table, bytes: bytes, bias: bias,
                                               candidates: nil, excluded: RowBitmap(rows: 0), sharing: false)
                     XCTAssertEqual(split.map(\.row), oneLane.map(\.row), "items \(items) n \(n)")
                     XCTAssertEqual(split.map(\.score), oneLane.map(\.score), "items \(items) n \(n)")
@@ -173,7 +173,7 @@ final class ScanSplitterTests: XCTestCase {
         let model = catalogue(items: items)
         var table = FactorTable(dimension: 8)
         for _ in 0..<items { table.values += (0..<8).map { _ in rng.nextSignedUnit() } }
-        let halves = HalfRows(mirroring: table)
+        let bytes = ByteRows(mirroring: table)
         let bias = [Float](repeating: 0, count: items)
         for _ in 0..<3 {
             let vector = UserVector(values: (0..<8).map { _ in rng.nextSignedUnit() }, base: 0.5)
@@ -190,9 +190,9 @@ final class ScanSplitterTests: XCTestCase {
             }
             let allowed = (0..<Int32(items)).filter { !excluded.contains(Int($0)) }
             for n in [1, 10] {
-                let scanned = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias, candidates: nil,
+                let scanned = model.scan(n: n, vector: vector, table: table, bytes: bytes, bias: bias, candidates: nil,
                                          excluded: excluded, sharing: false)
-                let reference = model.scan(n: n, vector: vector, table: table, halves: halves, bias: bias,
+                let reference = model.scan(n: n, vector: vector, table: table, bytes: bytes, bias: bias,
                                            candidates: allowed, excluded: RowBitmap(rows: 0))
                 XCTAssertEqual(scanned.map(\.row), reference.map(\.row), "n \(n)")
             }
@@ -212,7 +212,7 @@ final class ScanSplitterTests: XCTestCase {
         table.values[1] = 1
         for b in 1...5 { table.values[b * BlockScorer.blockRows * 8] = 1 }
         let vector = UserVector(values: [high, 0.25, 0, 0, 0, 0, 0, 0], base: 0.5)
-        let scanned = model.scan(n: 1, vector: vector, table: table, halves: HalfRows(mirroring: table),
+        let scanned = model.scan(n: 1, vector: vector, table: table, bytes: ByteRows(mirroring: table),
                                  bias: [Float](repeating: 0, count: items), candidates: nil,
                                  excluded: RowBitmap(rows: items), sharing: false)
         XCTAssertEqual(scanned.map(\.row), [0])

@@ -72,6 +72,28 @@ void sr_halve_on(sr_score_path path, const float *source, uint16_t *halves, size
 /// floats[i] = halves[i] as float (exact).
 void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size_t count);
 
+/// Rows per block of the byte mirror (`ByteRows`): its bytes are laid out
+/// in blocks of this many rows, see score_bytes.c.
+#define SR_BYTE_BLOCK_ROWS 8
+
+/// Quantizes `stride` floats (a multiple of 4) into row `row` of a byte
+/// mirror: q_i = round(source_i / s) with s = max |source_i| / 127, stored
+/// as q_i + 128. Returns s and sets *l1 = s * sum |q_i|; an all-zero row
+/// gets s = 0, a row holding NaN or an infinity s = NaN (its scores are NaN,
+/// which the scan never keeps).
+float sr_quantize_row(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1);
+
+/// scores[r] = bias[r] + user_scale * scales[r] * (sum_i rowbyte(r, i) * user[i] - correction)
+/// for r < count, over byte-mirror rows starting at a block boundary
+/// (`rows` points at the block of row 0); returns the largest score
+/// (-infinity when count is 0, NaN scores ignored). `user` holds `stride`
+/// values in -63...63, `correction` is 128 * their sum (the bytes carry
+/// q + 128), so the integer sum is exact and is converted to float exactly
+/// for `stride` <= 2048.
+float sr_score_byte_rows_on(sr_score_path path, const int8_t *user, int32_t correction, float user_scale,
+                            const uint8_t *rows, size_t stride, const float *scales, const float *bias, size_t count,
+                            float *scores);
+
 /// cosines[r] = (q · row_r) / max(q_norm * |row_r|, FLT_MIN) for r < count,
 /// both dot products from one pass over the rows (`stride` floats each, a
 /// multiple of 8); returns the largest (-infinity when count is 0). What

@@ -1,9 +1,9 @@
 import XCTest
 @testable import StreamRecCore
 
-/// The half-precision mirror stays equal to the table `top` scans, and `top`
-/// over it answers exactly as a float scan does.
-final class HalfScanTests: XCTestCase {
+/// The byte mirror stays equal to the table `top` scans, and `top` over it
+/// answers exactly as a float scan does.
+final class ByteScanTests: XCTestCase {
     /// A model trained on `events` random ratings by 300 users of 2,000 items, with or without the ranking head.
     private func trainedModel(rankingHead: Bool, events: Int) -> Model {
         var settings = ModelSettings()
@@ -20,8 +20,8 @@ final class HalfScanTests: XCTestCase {
     }
 
     private func assertMirrorsItsTable(_ model: Model, _ context: String) {
-        XCTAssertEqual(model.scannedHalves.rows, model.items.count, context)
-        XCTAssertEqual(model.scannedHalves, HalfRows(mirroring: model.scannedItems), context)
+        XCTAssertEqual(model.scannedBytes.rows, model.items.count, context)
+        XCTAssertEqual(model.scannedBytes, ByteRows(mirroring: model.scannedItems), context)
     }
 
     /// The mirror equals the conversion of the scanned table after learning, after replay and after a snapshot round trip, with the ranking head on and off.
@@ -43,12 +43,12 @@ final class HalfScanTests: XCTestCase {
         var model = trainedModel(rankingHead: true, events: 2000)
         let frozen = model
         model.replay(count: 2000)
-        XCTAssertNotEqual(model.scannedHalves, frozen.scannedHalves)
+        XCTAssertNotEqual(model.scannedBytes, frozen.scannedBytes)
         assertMirrorsItsTable(frozen, "frozen copy")
         assertMirrorsItsTable(model, "original")
     }
 
-    /// `top` (half scan, exact rescoring) returns the same items with the same float scores as an exact float scan
+    /// `top` (byte scan, exact rescoring) returns the same items with the same float scores as an exact float scan
     /// (the candidates path, every item listed) for every stored user, with seen items and an exclusion list left out,
     /// with the ranking head on and off.
     func testTopEqualsFloatScan() {
@@ -59,15 +59,15 @@ final class HalfScanTests: XCTestCase {
             for u in 0..<300 {
                 let user = ExternalID.number(UInt64(u))
                 for (n, excludeSeen) in [(10, true), (50, false)] {
-                    let half = model.top(TopQuery(.user(user), n: n, excludeSeen: excludeSeen, exclude: excluded))
+                    let scanned = model.top(TopQuery(.user(user), n: n, excludeSeen: excludeSeen, exclude: excluded))
                     let float = model.top(TopQuery(.user(user), n: n, excludeSeen: excludeSeen, exclude: excluded,
                                                    candidates: everyItem))
                     let context = "ranking head \(rankingHead), user \(u), n \(n)"
-                    XCTAssertEqual(half.source, .model, context)
-                    XCTAssertEqual(half.items.map(\.item), float.items.map(\.item), context)
-                    XCTAssertEqual(half.items.map(\.score.bitPattern), float.items.map(\.score.bitPattern), context)
-                    XCTAssertFalse(half.items.contains { excluded.contains($0.item) }, context)
-                    if excludeSeen { XCTAssertFalse(half.items.contains { model.hasRated(user: user, item: $0.item) }, context) }
+                    XCTAssertEqual(scanned.source, .model, context)
+                    XCTAssertEqual(scanned.items.map(\.item), float.items.map(\.item), context)
+                    XCTAssertEqual(scanned.items.map(\.score.bitPattern), float.items.map(\.score.bitPattern), context)
+                    XCTAssertFalse(scanned.items.contains { excluded.contains($0.item) }, context)
+                    if excludeSeen { XCTAssertFalse(scanned.items.contains { model.hasRated(user: user, item: $0.item) }, context) }
                 }
             }
         }

@@ -1,0 +1,134 @@
+#include "CKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SR_X86 1
+#include <immintrin.h>
+#endif
+
+// The byte mirror's layout (see ByteRows.swift): rows in blocks of
+// SR_BYTE_BLOCK_ROWS; a block holds stride / 4 quads, and quad d is 32
+// bytes, the four bytes of dimensions 4d ..< 4d + 4 of each of the block's
+// eight rows in turn. So one 32-byte load holds four dimensions of eight
+// rows, one vpmaddubsw multiplies them by the user's four, and the sums of
+// eight rows build up in the eight lanes of one register: no horizontal
+// sum per row. (Row-major bytes needed a transpose by hadd per eight rows,
+// which cost more than the multiplies: 1.1 against 0.6 ns a row.)
+static inline size_t byte_offset(size_t row, size_t stride, size_t dim) {
+    return (row / SR_BYTE_BLOCK_ROWS) * SR_BYTE_BLOCK_ROWS * stride + (dim / 4) * 32
+        + (row % SR_BYTE_BLOCK_ROWS) * 4 + dim % 4;
+}
+
+float sr_quantize_row(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1) {
+    float largest = 0;
+    for (size_t i = 0; i < stride; i++) {
+        if (!isfinite(source[i])) largest = NAN;  // and stays NaN: NaN > x is false
+        else if (fabsf(source[i]) > largest) largest = fabsf(source[i]);
+    }
+    if (isnan(largest) || largest == 0) {
+        for (size_t i = 0; i < stride; i++) rows[byte_offset(row, stride, i)] = 128;
+        *l1 = largest;
+        return largest;
+    }
+    float scale = largest / 127, inverse = 127 / largest, sum = 0;
+    for (size_t i = 0; i < stride; i++) {
+        // Round to nearest even by the 1.5 * 2^23 trick (|x| <= 127 here, up
+        // to the product's rounding): no libm call, and it vectorizes on
+        // the baseline target, which has no roundps.
+        float q = (source[i] * inverse + 12582912.0f) - 12582912.0f;
+        q = q > 127 ? 127 : (q < -127 ? -127 : q);
+        sum += fabsf(q);
+        rows[byte_offset(row, stride, i)] = (uint8_t)(int)(q + 128);
+    }
+    *l1 = scale * sum;
+    return scale;
+}
+
+// One row in plain C: the integer dot product of its biased bytes with the
+// user's bytes, less the correction for the bias of 128.
+static inline int32_t byte_dot(const int8_t *user, int32_t correction, const uint8_t *rows, size_t stride, size_t row) {
+    int32_t sum = 0;
+    for (size_t i = 0; i < stride; i++) sum += (int32_t)rows[byte_offset(row, stride, i)] * user[i];
+    return sum - correction;
+}
+
+static float score_byte_rows_portable(const int8_t *user, int32_t correction, float user_scale, const uint8_t *rows,
+                                      size_t stride, const float *scales, const float *bias, size_t count,
+                                      float *scores) {
+    float best = -INFINITY;
+    for (size_t r = 0; r < count; r++) {
+        scores[r] = bias[r] + (float)byte_dot(user, correction, rows, stride, r) * (user_scale * scales[r]);
+        best = scores[r] > best ? scores[r] : best;
+    }
+    return best;
+}
+
+#ifdef SR_X86
+#define SR_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// Eight rows a step: per quad one load, one vpmaddubsw (unsigned row bytes
+// times signed user bytes, pairs added into 16 bits: at most 2 * 255 * 63,
+// so no saturation) and one vpmaddwd by ones (into 32 bits). Two
+// accumulators keep two dependency chains in flight. `stride` is a
+// parameter of an inline function, so the k = 32 call below is unrolled.
+SR_AVX2 static inline float score_byte_rows_avx2_body(const int8_t *user, int32_t correction, float user_scale,
+                                                      const uint8_t *rows, size_t stride, const float *scales,
+                                                      const float *bias, size_t count, float *scores) {
+    const __m256i ones = _mm256_set1_epi16(1), shift = _mm256_set1_epi32(correction);
+    const __m256 us = _mm256_set1_ps(user_scale);
+    __m256 most = _mm256_set1_ps(-INFINITY);
+    size_t r = 0;
+    for (; r + 8 <= count; r += 8) {
+        const uint8_t *block = rows + r * stride;
+        __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+        size_t d = 0;
+        for (; d + 8 <= stride; d += 8) {
+            int32_t u0, u1;
+            memcpy(&u0, user + d, 4);
+            memcpy(&u1, user + d + 4, 4);
+            __m256i x0 = _mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(block + d * 8)), _mm256_set1_epi32(u0));
+            __m256i x1 = _mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(block + d * 8 + 32)), _mm256_set1_epi32(u1));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x0, ones));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(x1, ones));
+        }
+        for (; d < stride; d += 4) {
+            int32_t u0;
+            memcpy(&u0, user + d, 4);
+            __m256i x0 = _mm256_maddubs_epi16(_mm256_loadu_si256((const __m256i *)(block + d * 8)), _mm256_set1_epi32(u0));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x0, ones));
+        }
+        __m256 dots = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_add_epi32(a0, a1), shift));
+        __m256 scored = _mm256_fmadd_ps(dots, _mm256_mul_ps(us, _mm256_loadu_ps(scales + r)), _mm256_loadu_ps(bias + r));
+        _mm256_storeu_ps(scores + r, scored);
+        most = _mm256_max_ps(scored, most);  // a NaN score leaves `most` as it was
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(most), _mm256_extractf128_ps(most, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    float best = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    if (r < count) {
+        float rest = score_byte_rows_portable(user, correction, user_scale, rows + r * stride, stride, scales + r,
+                                              bias + r, count - r, scores + r);
+        best = rest > best ? rest : best;
+    }
+    return best;
+}
+
+SR_AVX2 static float score_byte_rows_avx2(const int8_t *user, int32_t correction, float user_scale, const uint8_t *rows,
+                                          size_t stride, const float *scales, const float *bias, size_t count,
+                                          float *scores) {
+    if (stride == 32) return score_byte_rows_avx2_body(user, correction, user_scale, rows, 32, scales, bias, count, scores);
+    return score_byte_rows_avx2_body(user, correction, user_scale, rows, stride, scales, bias, count, scores);
+}
+#endif
+
+float sr_score_byte_rows_on(sr_score_path path, const int8_t *user, int32_t correction, float user_scale,
+                            const uint8_t *rows, size_t stride, const float *scales, const float *bias, size_t count,
+                            float *scores) {
+#ifdef SR_X86
+    if (path == SR_SCORE_AVX2_FMA) return score_byte_rows_avx2(user, correction, user_scale, rows, stride, scales, bias, count, scores);
+#endif
+    (void)path;
+    return score_byte_rows_portable(user, correction, user_scale, rows, stride, scales, bias, count, scores);
+}

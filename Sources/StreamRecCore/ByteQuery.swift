@@ -1,0 +1,56 @@
+/// A user vector as the byte scan takes it: values in −63...63 and one
+/// scale, with what `errorBound` needs to bound the scan's error.
+///
+/// 63, not 127: the kernel's vpmaddubsw adds two products of a row byte
+/// (up to 255) and a user byte into 16 signed bits, and 2 · 255 · 63 fits
+/// where 2 · 255 · 127 would saturate.
+struct ByteQuery {
+    /// u_d ≈ scale · values[d].
+    let values: [Int8]
+    let scale: Float
+    /// 128 · Σ values: the kernel's rows carry q + 128.
+    let correction: Int32
+    /// ‖u‖₁ and the largest |u_d − scale · values[d]|.
+    let l1: Double
+    let residual: Double
+
+    /// The first `stride` floats of `u`, quantized.
+    init(_ u: UnsafePointer<Float>, stride: Int) {
+        var largest: Float = 0, l1 = 0.0
+        for d in 0..<stride {
+            largest = u[d].isFinite ? max(largest, abs(u[d])) : .nan
+            l1 += Double(abs(u[d]))
+        }
+        scale = largest / 63
+        let inverse = largest > 0 ? 63 / largest : 0
+        var values = [Int8](repeating: 0, count: stride), residual = 0.0, sum: Int32 = 0
+        for d in 0..<stride where largest > 0 {
+            let q = min(63, max(-63, (u[d] * inverse).rounded()))
+            values[d] = Int8(q)
+            sum += Int32(q)
+            residual = max(residual, abs(Double(u[d]) - Double(scale) * Double(q)))
+        }
+        self.values = values
+        correction = 128 * sum
+        self.l1 = l1
+        self.residual = residual
+    }
+
+    /// The most a byte score of a row of `rows` can differ from the float
+    /// scan's score of that row (both with base added), for scores of
+    /// magnitude up to `magnitude`.
+    ///
+    /// With row r = s_r (q + e), |e_d| ≤ ½, and u = scale · values + f:
+    /// u · r − scale · s_r · (values · q) = s_r (u · e) + s_r (f · q), at most
+    /// s_r ‖u‖₁ / 2 + residual · s_r ‖q‖₁, bounded over all rows by the
+    /// mirror's largest s_r and s_r ‖q‖₁ (each term widened by 2⁻¹⁰ for the
+    /// rounding of the conversion itself). On top comes float rounding in
+    /// both scores: stride + 8 roundings of at most 2⁻²⁴ of the largest
+    /// term, |u| · |r| ≤ ‖u‖₁ · 127 · s_max, or of the score.
+    func errorBound(_ rows: ByteRows, near magnitude: Double) -> Double {
+        let scaleBound = Double(rows.largestScale), l1Bound = Double(rows.largestL1)
+        let quantization = (scaleBound * l1 / 2 + l1Bound * residual) * (1 + 0x1p-10)
+        let terms = 2 * l1 * 127 * scaleBound + magnitude + quantization
+        return quantization + Double(values.count + 8) * 0x1p-22 * terms
+    }
+}

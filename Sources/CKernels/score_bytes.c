@@ -66,7 +66,7 @@ static float score_byte_rows_portable(const int8_t *user, int32_t correction, fl
 }
 
 #ifdef SR_X86
-#define SR_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define SR_AVX2 __attribute__((target("avx2,fma")))
 
 // Eight rows a step: per quad one load, one vpmaddubsw (unsigned row bytes
 // times signed user bytes, pairs added into 16 bits: at most 2 * 255 * 63,

@@ -2,71 +2,21 @@
 
 #include <float.h>
 #include <math.h>
-#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SR_X86 1
 #include <immintrin.h>
 #endif
 
-// Portable IEEE binary16 conversions by bit manipulation (F. Giesen's
-// branch-light forms). float -> half rounds to nearest, ties to even, as
-// F16C's vcvtps2ph with _MM_FROUND_TO_NEAREST_INT does; NaN becomes the
-// quiet NaN 0x7e00 (F16C keeps the top payload bits instead).
-static inline uint32_t float_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
-static inline float bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
-
-static inline uint16_t half_from_float(float x) {
-    const uint32_t f16_overflow = (127 + 16) << 23;           // 65536.0f: at or above, inf or NaN
-    const uint32_t f32_infinity = 255u << 23;
-    const uint32_t f16_normal_min = 113 << 23;                // 2^-14, the smallest normal half
-    const float subnormal_magic = bits_float(((127 - 15) + (23 - 10) + 1) << 23);  // 0.5f
-    uint32_t u = float_bits(x);
-    uint32_t sign = u & 0x80000000u;
-    u ^= sign;
-    uint16_t h;
-    if (u >= f16_overflow) {
-        h = u > f32_infinity ? 0x7e00 : 0x7c00;
-    } else if (u < f16_normal_min) {
-        // Adding 0.5 puts the half's subnormal bits at the bottom of the
-        // mantissa, rounded by the FPU (nearest-even) on the way.
-        h = (uint16_t)(float_bits(bits_float(u) + subnormal_magic) - float_bits(subnormal_magic));
-    } else {
-        uint32_t odd = (u >> 13) & 1;
-        u += ((uint32_t)(15 - 127) << 23) + 0xfff + odd;      // rebias, round half to even
-        h = (uint16_t)(u >> 13);
-    }
-    return h | (uint16_t)(sign >> 16);
-}
-
-static inline float float_from_half(uint16_t h) {
-    const uint32_t shifted_exponent = 0x7c00 << 13;
-    uint32_t u = (uint32_t)(h & 0x7fff) << 13;
-    uint32_t exponent = u & shifted_exponent;
-    u += (127 - 15) << 23;
-    if (exponent == shifted_exponent) {
-        u += (128 - 16) << 23;                                 // inf, NaN
-    } else if (exponent == 0) {
-        u = float_bits(bits_float(u + (1 << 23)) - bits_float(113 << 23));  // zero, subnormal
-    }
-    return bits_float(u | (uint32_t)(h & 0x8000) << 16);
-}
-
-// Row element i as a float, from f32 rows or f16 rows; `half` is a constant
-// at every call, so each caller compiles to a single kind of load.
-static inline float row_element(const void *rows, int half, size_t i) {
-    return half ? float_from_half(((const uint16_t *)rows)[i]) : ((const float *)rows)[i];
-}
-
 // Portable path: eight partial sums per row, as Swift's SIMD8 kernel keeps,
 // which the compiler turns into SSE on the baseline x86-64 target.
-static inline float score_rows_portable(const float *p, const void *rows, int half, size_t stride,
+static inline float score_rows_portable(const float *p, const float *rows, size_t stride,
                                         const float *bias, size_t count, float *scores) {
     float best = -INFINITY;
     for (size_t r = 0; r < count; r++) {
         float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
         for (size_t i = 0; i < stride; i += 8) {
-            for (int l = 0; l < 8; l++) acc[l] += p[i + l] * row_element(rows, half, r * stride + i + l);
+            for (int l = 0; l < 8; l++) acc[l] += p[i + l] * rows[r * stride + i + l];
         }
         float sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
         scores[r] = bias[r] + sum;
@@ -76,13 +26,7 @@ static inline float score_rows_portable(const float *p, const void *rows, int ha
 }
 
 #ifdef SR_X86
-#define SR_AVX2 __attribute__((target("avx2,fma,f16c")))
-
-// Eight row elements from element `i` on, widened to floats when the rows are halves.
-SR_AVX2 static inline __m256 load8(const void *rows, int half, size_t i) {
-    if (half) return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)rows + i)));
-    return _mm256_loadu_ps((const float *)rows + i);
-}
+#define SR_AVX2 __attribute__((target("avx2,fma")))
 
 // The eight lanes of `v` added up in the order the eight-row block below
 // adds them, ((0+1)+(2+3))+((4+5)+(6+7)), so a row scores the same bits
@@ -113,9 +57,9 @@ SR_AVX2 static inline float hmax8(__m256 v) {
 // Eight rows at a time: one accumulator per row, then a transpose-by-hadd
 // turns the eight accumulators into one vector of eight sums, so the
 // horizontal reduction costs about one instruction per row, not five.
-// `stride` and `half` are parameters of an inline function: the calls below
-// are specialized (k = 32 keeps the four chunks of p in registers).
-SR_AVX2 static inline float score_rows_avx2_body(const float *p, const void *rows, int half, size_t stride,
+// `stride` is a parameter of an inline function: the call below is
+// specialized (k = 32 keeps the four chunks of p in registers).
+SR_AVX2 static inline float score_rows_avx2_body(const float *p, const float *rows, size_t stride,
                                                  const float *bias, size_t count, float *scores) {
     __m256 most = _mm256_set1_ps(-INFINITY);
     size_t r = 0;
@@ -125,14 +69,14 @@ SR_AVX2 static inline float score_rows_avx2_body(const float *p, const void *row
         __m256 a4 = _mm256_setzero_ps(), a5 = _mm256_setzero_ps(), a6 = _mm256_setzero_ps(), a7 = _mm256_setzero_ps();
         for (size_t i = 0; i < stride; i += 8) {
             __m256 pv = _mm256_loadu_ps(p + i);
-            a0 = _mm256_fmadd_ps(load8(rows, half, q + 0 * stride + i), pv, a0);
-            a1 = _mm256_fmadd_ps(load8(rows, half, q + 1 * stride + i), pv, a1);
-            a2 = _mm256_fmadd_ps(load8(rows, half, q + 2 * stride + i), pv, a2);
-            a3 = _mm256_fmadd_ps(load8(rows, half, q + 3 * stride + i), pv, a3);
-            a4 = _mm256_fmadd_ps(load8(rows, half, q + 4 * stride + i), pv, a4);
-            a5 = _mm256_fmadd_ps(load8(rows, half, q + 5 * stride + i), pv, a5);
-            a6 = _mm256_fmadd_ps(load8(rows, half, q + 6 * stride + i), pv, a6);
-            a7 = _mm256_fmadd_ps(load8(rows, half, q + 7 * stride + i), pv, a7);
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 0 * stride + i), pv, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 1 * stride + i), pv, a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 2 * stride + i), pv, a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 3 * stride + i), pv, a3);
+            a4 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 4 * stride + i), pv, a4);
+            a5 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 5 * stride + i), pv, a5);
+            a6 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 6 * stride + i), pv, a6);
+            a7 = _mm256_fmadd_ps(_mm256_loadu_ps(rows + q + 7 * stride + i), pv, a7);
         }
         __m256 sums = sums8(a0, a1, a2, a3, a4, a5, a6, a7);
         __m256 scored = _mm256_add_ps(_mm256_loadu_ps(bias + r), sums);
@@ -142,7 +86,7 @@ SR_AVX2 static inline float score_rows_avx2_body(const float *p, const void *row
     float best = hmax8(most);
     for (; r < count; r++) {
         __m256 acc = _mm256_setzero_ps();
-        for (size_t i = 0; i < stride; i += 8) acc = _mm256_fmadd_ps(load8(rows, half, r * stride + i), _mm256_loadu_ps(p + i), acc);
+        for (size_t i = 0; i < stride; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(rows + r * stride + i), _mm256_loadu_ps(p + i), acc);
         scores[r] = bias[r] + hsum8(acc);
         best = scores[r] > best ? scores[r] : best;
     }
@@ -151,14 +95,8 @@ SR_AVX2 static inline float score_rows_avx2_body(const float *p, const void *row
 
 SR_AVX2 static float score_rows_avx2(const float *p, const float *rows, size_t stride, const float *bias,
                                      size_t count, float *scores) {
-    if (stride == 32) return score_rows_avx2_body(p, rows, 0, 32, bias, count, scores);
-    return score_rows_avx2_body(p, rows, 0, stride, bias, count, scores);
-}
-
-SR_AVX2 static float score_half_rows_avx2(const float *p, const uint16_t *rows, size_t stride, const float *bias,
-                                          size_t count, float *scores) {
-    if (stride == 32) return score_rows_avx2_body(p, rows, 1, 32, bias, count, scores);
-    return score_rows_avx2_body(p, rows, 1, stride, bias, count, scores);
+    if (stride == 32) return score_rows_avx2_body(p, rows, 32, bias, count, scores);
+    return score_rows_avx2_body(p, rows, stride, bias, count, scores);
 }
 
 // The cosine of q with each row: q·r and r·r accumulate side by side from
@@ -202,24 +140,9 @@ SR_AVX2 static float cosines_avx2(const float *q, float q_norm, const float *row
     return best;
 }
 
-SR_AVX2 static void halve_f16c(const float *source, uint16_t *halves, size_t count) {
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(source + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        _mm_storeu_si128((__m128i *)(halves + i), h);
-    }
-    for (; i < count; i++) halves[i] = (uint16_t)_cvtss_sh(source[i], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-}
-
-SR_AVX2 static void widen_f16c(const uint16_t *halves, float *floats, size_t count) {
-    size_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(floats + i, load8(halves, 1, i));
-    for (; i < count; i++) floats[i] = _cvtsh_ss(halves[i]);
-}
-
-static int cpu_has_avx2_fma_f16c(void) {
+static int cpu_has_avx2_fma(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 
@@ -227,7 +150,7 @@ int sr_score_path_available(sr_score_path path) {
     switch (path) {
     case SR_SCORE_PORTABLE: return 1;
 #ifdef SR_X86
-    case SR_SCORE_AVX2_FMA: return cpu_has_avx2_fma_f16c();
+    case SR_SCORE_AVX2_FMA: return cpu_has_avx2_fma();
 #endif
     default: return 0;
     }
@@ -252,37 +175,12 @@ float sr_score_rows_on(sr_score_path path, const float *p, const float *rows, si
     if (path == SR_SCORE_AVX2_FMA) return score_rows_avx2(p, rows, stride, bias, count, scores);
 #endif
     (void)path;
-    return score_rows_portable(p, rows, 0, stride, bias, count, scores);
+    return score_rows_portable(p, rows, stride, bias, count, scores);
 }
 
 float sr_score_rows(const float *p, const float *rows, size_t stride, const float *bias,
                     size_t count, float *scores) {
     return sr_score_rows_on(sr_score_rows_path(), p, rows, stride, bias, count, scores);
-}
-
-float sr_score_half_rows_on(sr_score_path path, const float *p, const uint16_t *rows, size_t stride,
-                            const float *bias, size_t count, float *scores) {
-#ifdef SR_X86
-    if (path == SR_SCORE_AVX2_FMA) return score_half_rows_avx2(p, rows, stride, bias, count, scores);
-#endif
-    (void)path;
-    return score_rows_portable(p, rows, 1, stride, bias, count, scores);
-}
-
-void sr_halve_on(sr_score_path path, const float *source, uint16_t *halves, size_t count) {
-#ifdef SR_X86
-    if (path == SR_SCORE_AVX2_FMA) { halve_f16c(source, halves, count); return; }
-#endif
-    (void)path;
-    for (size_t i = 0; i < count; i++) halves[i] = half_from_float(source[i]);
-}
-
-void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size_t count) {
-#ifdef SR_X86
-    if (path == SR_SCORE_AVX2_FMA) { widen_f16c(halves, floats, count); return; }
-#endif
-    (void)path;
-    for (size_t i = 0; i < count; i++) floats[i] = float_from_half(halves[i]);
 }
 
 // Row by row in plain C for the portable path; AVX2 compares eight rows

@@ -4,14 +4,14 @@ import CKernels
 ///
 /// Implemented in C (`CKernels`) because the Swift build targets baseline
 /// x86-64: `SIMD8` dot products there run as two SSE halves without FMA.
-/// The C target carries an AVX2+FMA+F16C build, used when the CPU has all
-/// three (decided once), and a portable one; `FactorKernel.scalarDot` stays
-/// the reference both are tested against. The same paths score rows of
-/// halves (`HalfRows`) and convert floats to halves and back.
+/// The C target carries an AVX2+FMA build, used when the CPU has both
+/// (decided once), and a portable one; `FactorKernel.scalarDot` stays
+/// the reference both are tested against. The same paths score the 8-bit
+/// mirror (`ByteRows`).
 public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
     /// Plain C, vectorized by the compiler for the baseline target.
     case portable
-    /// AVX2 with fused multiply-add, eight rows per step; F16C for halves.
+    /// AVX2 with fused multiply-add, eight rows per step.
     case avx2FMA
 
     /// The path this CPU runs.
@@ -72,30 +72,10 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
         sr_score_byte_rows_on(path, user, query.correction, query.scale, rows, stride, scales, bias, count, scores)
     }
 
-    /// `score` over rows of halves: scores[r] = bias[r] + p · widened(rows[r * stride ..< (r + 1) * stride]),
-    /// same contract, same summation order.
-    @inline(__always) @discardableResult
-    public func score(_ p: UnsafePointer<Float>, halfRows rows: UnsafePointer<UInt16>, stride: Int,
-                      bias: UnsafePointer<Float>, count: Int, into scores: UnsafeMutablePointer<Float>) -> Float {
-        sr_score_half_rows_on(path, p, rows, stride, bias, count, scores)
-    }
-
     /// Bit r set when base + scores[r] > threshold in float (NaN never
     /// passes), for the first `count` ≤ 64 scores.
     @inline(__always)
     public func rowsAbove(_ scores: UnsafePointer<Float>, count: Int, base: Float, threshold: Float) -> UInt64 {
         sr_rows_above_on(path, scores, count, base, threshold)
-    }
-
-    /// Writes `count` floats as IEEE binary16 bit patterns, rounded to nearest, ties to even.
-    @inline(__always)
-    public func halve(_ source: UnsafePointer<Float>, into halves: UnsafeMutablePointer<UInt16>, count: Int) {
-        sr_halve_on(path, source, halves, count)
-    }
-
-    /// Writes `count` binary16 bit patterns as floats (exact).
-    @inline(__always)
-    public func widen(_ halves: UnsafePointer<UInt16>, into floats: UnsafeMutablePointer<Float>, count: Int) {
-        sr_widen_on(path, halves, floats, count)
     }
 }

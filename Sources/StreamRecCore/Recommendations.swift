@@ -153,6 +153,12 @@ extension Model {
                     guard let shortlist else {
                         return select(n: n, candidates: nil, excluded: excluded, seenBy: seenBy, score: exact)
                     }
+                    // Every float row first, so that their cache misses overlap
+                    // (one after another they were a tenth of a top-10 at 10 k items).
+                    for kept in shortlist {
+                        let row = UnsafeRawPointer(rows + Int(kept.row) * stride)
+                        for offset in Swift.stride(from: 0, to: stride * MemoryLayout<Float>.stride, by: 64) { sr_prefetch(row + offset) }
+                    }
                     // In row order, so that ties go to the lower row as in a full scan;
                     // the shortlist already passed the exclusion rules.
                     var selection = Selection(n: n, excluded: RowBitmap(rows: 0), seenBy: nil, ratedPairs: ratedPairs)

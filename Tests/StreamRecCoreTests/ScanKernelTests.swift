@@ -168,6 +168,37 @@ final class ScanKernelTests: XCTestCase {
         }
     }
 
+    /// Where rows differ by far less than a byte step, `scan` still returns the float scan's rows and score bits on
+    /// every path: a cluster of 40 near-copies above 2,060 other rows (the shortlist must widen past the cluster) and
+    /// 5,000 near-copies (no shortlist can be proven, so every row is scored exactly), with and without a user's rated items.
+    func testNearTiesWidenTheShortlistAndStillMatchTheFloatScan() {
+        var rng = SplitMix64(seed: 2027)
+        for (items, cluster) in [(2100, 40), (5000, 5000)] {
+            let model = model(items: items)
+            var table = FactorTable(dimension: 32)
+            let top = randomRow(32, &rng)
+            for i in 0..<items {
+                let row = i < cluster ? top.map { $0 + rng.nextSignedUnit() * 1e-4 } : randomRow(32, &rng).map { $0 * 0.3 }
+                table.values += row
+            }
+            let bytes = ByteRows(mirroring: table), bias = [Float](repeating: 0, count: items)
+            let vector = UserVector(values: top, base: 1)
+            let everyRow = (0..<Int32(items)).map { $0 }
+            for seenBy in [nil, model.users.index(of: .number(1))] {
+                for kernel in BlockScorer.available {
+                    let expected = model.scan(n: 10, vector: vector, table: table, bytes: bytes, bias: bias, candidates: everyRow,
+                                              excluded: RowBitmap(rows: 0), seenBy: seenBy, kernel: kernel)
+                    XCTAssertEqual(expected.count, 10)
+                    let got = model.scan(n: 10, vector: vector, table: table, bytes: bytes, bias: bias, candidates: nil,
+                                         excluded: RowBitmap(rows: 0), seenBy: seenBy, kernel: kernel)
+                    let context = "\(kernel) items \(items) cluster \(cluster) seen by \(String(describing: seenBy))"
+                    XCTAssertEqual(got.map(\.row), expected.map(\.row), context)
+                    XCTAssertEqual(got.map(\.score), expected.map(\.score), context)
+                }
+            }
+        }
+    }
+
     /// `top` for stored users of a trained model (ranking and neighbour heads on, 3,000 items) equals a scalar scan of that user's vector and biases.
     func testTopUnchangedAgainstScalarScan() {
         var settings = ModelSettings()

@@ -1,11 +1,11 @@
 // Block scoring for top-N scans: scores[r] = bias[r] + dot(p, rows + r * stride).
 //
-// Two builds of the same loop: one for AVX2 with FMA and F16C (chosen at run
-// time when the CPU has all three), one portable (plain C the compiler
-// vectorizes for the baseline target). The Swift build targets baseline
-// x86-64, so this is the one place the scan can use wider registers, fused
-// multiply-adds and hardware half-precision conversions. Rows come as floats
-// or as IEEE binary16 halves (the scan's half-size mirror, `HalfRows`).
+// Two builds of each loop: one for AVX2 with FMA (chosen at run time when
+// the CPU has both), one portable (plain C the compiler vectorizes for the
+// baseline target). The Swift build targets baseline x86-64, so this is the
+// one place the scan can use wider registers, fused multiply-adds and byte
+// multiply-adds. Rows come as floats or as the scan's 8-bit mirror
+// (`ByteRows`, score_bytes.c).
 #ifndef STREAMREC_CKERNELS_H
 #define STREAMREC_CKERNELS_H
 
@@ -33,8 +33,7 @@ static inline int sr_set_thread_name(const char *name) { return prctl(PR_SET_NAM
 /// queueing one behind the other. Swift has no prefetch of its own.
 static inline void sr_prefetch(const void *address) { __builtin_prefetch(address, 1, 3); }
 
-/// Which implementation the kernels below run. SR_SCORE_AVX2_FMA also
-/// requires F16C (every AVX2 CPU has it) for the half-precision kernels.
+/// Which implementation the kernels below run.
 typedef enum {
     SR_SCORE_PORTABLE = 0,
     SR_SCORE_AVX2_FMA = 1,
@@ -58,19 +57,6 @@ int sr_score_path_available(sr_score_path path);
 /// caller must check `sr_score_path_available` first.
 float sr_score_rows_on(sr_score_path path, const float *p, const float *rows, size_t stride,
                       const float *bias, size_t count, float *scores);
-
-/// `sr_score_rows_on` over rows of IEEE binary16 halves (`stride` halves
-/// per row, widened exactly to float; p, bias and scores stay float), with
-/// the same contract and the same summation order.
-float sr_score_half_rows_on(sr_score_path path, const float *p, const uint16_t *rows, size_t stride,
-                            const float *bias, size_t count, float *scores);
-
-/// halves[i] = source[i] as binary16, rounded to nearest, ties to even
-/// (overflow to infinity, NaN stays NaN).
-void sr_halve_on(sr_score_path path, const float *source, uint16_t *halves, size_t count);
-
-/// floats[i] = halves[i] as float (exact).
-void sr_widen_on(sr_score_path path, const uint16_t *halves, float *floats, size_t count);
 
 /// Rows per block of the byte mirror (`ByteRows`): its bytes are laid out
 /// in blocks of this many rows, see score_bytes.c.

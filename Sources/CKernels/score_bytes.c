@@ -32,17 +32,19 @@ float sr_quantize_row(const float *source, size_t stride, uint8_t *rows, size_t 
         *l1 = largest;
         return largest;
     }
-    float scale = largest / 127, inverse = 127 / largest, sum = 0;
+    // In double: 127 / largest stays finite for the smallest subnormal
+    // rows, and x * inverse is within 2^-46 of x / scale, so |q| <= 127.
+    float scale = largest / 127;
+    double inverse = 127.0 / largest, sum = 0;
     for (size_t i = 0; i < stride; i++) {
-        // Round to nearest even by the 1.5 * 2^23 trick (|x| <= 127 here, up
-        // to the product's rounding): no libm call, and it vectorizes on
-        // the baseline target, which has no roundps.
-        float q = (source[i] * inverse + 12582912.0f) - 12582912.0f;
+        // Round to nearest even by the 1.5 * 2^52 trick: no libm call, and
+        // it vectorizes on the baseline target, which has no roundpd.
+        double q = (source[i] * inverse + 6755399441055744.0) - 6755399441055744.0;
         q = q > 127 ? 127 : (q < -127 ? -127 : q);
-        sum += fabsf(q);
+        sum += fabs(q);
         rows[byte_offset(row, stride, i)] = (uint8_t)(int)(q + 128);
     }
-    *l1 = scale * sum;
+    *l1 = (float)(scale * sum);
     return scale;
 }
 

@@ -26,13 +26,19 @@ public struct ByteRows: Sendable {
     /// Blocks of `blockRows` rows, `stride * blockRows` bytes each; rows
     /// past `rows` in the last block hold zeros (bytes of 128).
     public private(set) var bytes: [UInt8] = []
-    /// s_r per row.
+    /// s_r and s_r · Σ|q_r| per row (NaN for a row holding NaN or an infinity).
     public private(set) var scales: [Float] = []
-    /// The largest s_r and s_r · Σ|q_r| of any row written since the mirror
-    /// was built (never lowered when a row shrinks, so it stays a bound:
-    /// `ByteQuery.errorBound` needs only an upper one). NaN rows are left out.
+    private var l1s: [Float] = []
+    /// Bounds on every row's s_r and s_r · Σ|q_r|, for `ByteQuery.errorBound`:
+    /// raised by each write that needs it, and recomputed from all rows
+    /// once every `recountWrites` writes, so that a row that was large once
+    /// loosens the bound for a while, not for good. NaN rows are left out.
     public private(set) var largestScale: Float = 0
     public private(set) var largestL1: Float = 0
+    /// Rows holding NaN or an infinity: their byte scores are NaN while a
+    /// float scan may rank them first, so `Model.scan` scans exactly then.
+    public private(set) var nonFiniteRows = 0
+    private var writesSinceRecount = 0
 
     /// Rows per block of `bytes`.
     public static let blockRows = Int(SR_BYTE_BLOCK_ROWS)
@@ -59,15 +65,33 @@ public struct ByteRows: Sendable {
     /// appending it when `row` is one past the last.
     @inline(__always)
     mutating func set(row: Int, from source: UnsafePointer<Float>) {
+        precondition(row <= rows, "byte rows are appended in order")
         if row == rows {
             if row % Self.blockRows == 0 { bytes.append(contentsOf: repeatElement(128, count: Self.blockRows * stride)) }
             scales.append(0)
+            l1s.append(0)
         }
         var l1: Float = 0
         let scale = bytes.withUnsafeMutableBufferPointer { sr_quantize_row(source, stride, $0.baseAddress!, row, &l1) }
+        nonFiniteRows += (scale.isNaN ? 1 : 0) - (scales[row].isNaN ? 1 : 0)
         scales[row] = scale
+        l1s[row] = l1
         if scale > largestScale { largestScale = scale }  // false for NaN
         if l1 > largestL1 { largestL1 = l1 }
+        writesSinceRecount += 1
+        if writesSinceRecount >= Self.recountWrites(rows: rows) { recountBounds() }
+    }
+
+    /// Writes between two recounts of the bounds: four per row, so the
+    /// recount (a pass over two floats per row) costs under one float
+    /// comparison per write.
+    static func recountWrites(rows: Int) -> Int { 4 * max(rows, 1024) }
+
+    /// Sets the bounds to the largest s_r and s_r · Σ|q_r| over all rows.
+    private mutating func recountBounds() {
+        largestScale = scales.reduce(0) { $1 > $0 ? $1 : $0 }  // skips NaN
+        largestL1 = l1s.reduce(0) { $1 > $0 ? $1 : $0 }
+        writesSinceRecount = 0
     }
 
     /// Starts fetching the cache lines of row `row`'s block that hold its bytes, for a write soon after.

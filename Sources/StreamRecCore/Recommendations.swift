@@ -113,8 +113,9 @@ extension Model {
     /// order for every row, see `sr_score_rows_on`): the shortlist is wide
     /// enough, by `ByteQuery.errorBound`, that no row outside it can beat
     /// the n-th row inside (`provenShortlist`). When no shortlist up to
-    /// `widestShortlist` rows can be proven (a tie wider than the bound
-    /// across thousands of rows), every row is scored exactly.
+    /// `widestShortlist` rows can be proven (near-ties, within the bound,
+    /// across more than a thousand rows), or a row or the vector is not
+    /// finite, every row is scored in floats (`floatScan`).
     /// With `candidates`, rows are scattered, so each listed row is scored
     /// exactly on its own, under the same `Selection` rules. `kernel` picks
     /// the path (tests run both); `sharing` lets a long scan use
@@ -139,10 +140,10 @@ extension Model {
                         return select(n: n, candidates: candidates, excluded: excluded, seenBy: seenBy, score: exact)
                     }
                     let query = ByteQuery(p, stride: stride)
-                    let shortlist = query.values.withUnsafeBufferPointer { user in
+                    let shortlist = !query.isFinite || bytes.nonFiniteRows > 0 ? nil : query.values.withUnsafeBufferPointer { user in
                         bytes.bytes.withUnsafeBufferPointer { byteRows in
                             bytes.scales.withUnsafeBufferPointer { scales in
-                                provenShortlist(n: n, seenBy: seenBy, margin: { query.errorBound(bytes, near: $0) }) { n, seenBy in
+                                provenShortlist(n: n, seenBy: seenBy, margin: { query.errorBound(bytes, base: base, near: $0) }) { n, seenBy in
                                     byteScan(n: n, query: query, user: user.baseAddress!, base: base,
                                              byteRows: byteRows.baseAddress!, scales: scales.baseAddress!, stride: stride,
                                              bias: bias, excluded: excluded, seenBy: seenBy, kernel: kernel, sharing: sharing)
@@ -151,7 +152,8 @@ extension Model {
                         }
                     }
                     guard let shortlist else {
-                        return select(n: n, candidates: nil, excluded: excluded, seenBy: seenBy, score: exact)
+                        return floatScan(n: n, p: p, base: base, rows: rows, stride: stride, bias: bias, excluded: excluded,
+                                         seenBy: seenBy, kernel: kernel)
                     }
                     // Every float row first, so that their cache misses overlap
                     // (one after another they were a tenth of a top-10 at 10 k items).
@@ -177,8 +179,10 @@ extension Model {
     /// heap slot lowers the admission score, so more rows reach the heap).
     static let shortlistSpare = 12
 
-    /// The widest shortlist `provenShortlist` tries before `scan` falls
-    /// back to scoring every row exactly.
+    /// The most rows `provenShortlist` asks a scan for: the width grows
+    /// from n + `shortlistSpare` by 4 × a try (22, 88, 352 and 1,408 rows
+    /// for n = 10) while it stays under this, then `scan` falls back to
+    /// scoring every row in floats.
     static let widestShortlist = 4096
 
     /// Rows of byte scans (`scan(width, seenBy)`) that provably hold the
@@ -218,6 +222,19 @@ extension Model {
             width *= 4
         }
         return nil
+    }
+
+    /// The `n` best rows by float scores over every row, in blocks of the
+    /// float kernel (on one core): `scan`'s answer when no byte shortlist
+    /// can be proven. A row scores the same bits here as in rescoring.
+    private func floatScan(n: Int, p: UnsafePointer<Float>, base: Float, rows: UnsafePointer<Float>, stride: Int,
+                           bias: UnsafePointer<Float>, excluded: RowBitmap, seenBy: Int32?,
+                           kernel: BlockScorer) -> [(score: Double, row: Int32)] {
+        var selection = Selection(n: n, excluded: excluded, seenBy: seenBy, ratedPairs: ratedPairs)
+        scanBlocks(0..<items.count, base: base, kernel: kernel, into: &selection) { start, count, scores in
+            kernel.score(p, rows: rows + start * stride, stride: stride, bias: bias + start, count: count, into: scores)
+        }
+        return selection.sorted()
     }
 
     /// The `n` best rows by their byte scores: blocks of

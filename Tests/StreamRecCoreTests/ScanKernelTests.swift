@@ -199,6 +199,39 @@ final class ScanKernelTests: XCTestCase {
         }
     }
 
+    /// A row holding an infinity, a vector holding one, and a row that becomes finite again: `scan` gives the float
+    /// scan's answer on every path (byte scores of such rows are NaN, so it scans in floats while one exists).
+    func testNonFiniteRowsAndVectorsScanInFloats() {
+        var rng = SplitMix64(seed: 2028)
+        let items = 600, model = model(items: items)
+        var table = FactorTable(dimension: 32)
+        for _ in 0..<items { table.values += randomRow(32, &rng) }
+        let bias = [Float](repeating: 0, count: items), everyRow = (0..<Int32(items)).map { $0 }
+        var infinite = table
+        infinite.values[417 * 32 + 3] = .infinity
+        var vector = UserVector(values: randomRow(32, &rng), base: 0)
+        vector.values[3] = 0.5
+        var infiniteVector = vector
+        infiniteVector.values[5] = -.infinity
+        var bytes = ByteRows(mirroring: infinite)
+        XCTAssertEqual(bytes.nonFiniteRows, 1)
+        let cases = [("infinite row", vector, infinite, bytes), ("infinite vector", infiniteVector, table, ByteRows(mirroring: table))]
+        for (name, vector, table, bytes) in cases {
+            for kernel in BlockScorer.available {
+                let expected = model.scan(n: 5, vector: vector, table: table, bytes: bytes, bias: bias, candidates: everyRow,
+                                          excluded: RowBitmap(rows: 0), kernel: kernel)
+                let got = model.scan(n: 5, vector: vector, table: table, bytes: bytes, bias: bias, candidates: nil,
+                                     excluded: RowBitmap(rows: 0), kernel: kernel)
+                XCTAssertEqual(got.map(\.row), expected.map(\.row), "\(name) \(kernel)")
+                XCTAssertEqual(got.map(\.score.bitPattern), expected.map(\.score.bitPattern), "\(name) \(kernel)")
+            }
+        }
+        XCTAssertEqual(model.scan(n: 1, vector: vector, table: infinite, bytes: bytes, bias: bias, candidates: nil,
+                                  excluded: RowBitmap(rows: 0)).first?.row, 417)
+        table.values.withUnsafeBufferPointer { bytes.set(row: 417, from: $0.baseAddress! + 417 * 32) }
+        XCTAssertEqual(bytes.nonFiniteRows, 0, "a row written finite again is counted out")
+    }
+
     /// `top` for stored users of a trained model (ranking and neighbour heads on, 3,000 items) equals a scalar scan of that user's vector and biases.
     func testTopUnchangedAgainstScalarScan() {
         var settings = ModelSettings()

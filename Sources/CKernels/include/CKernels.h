@@ -65,8 +65,8 @@ float sr_score_rows_on(sr_score_path path, const float *p, const float *rows, si
 /// Quantizes `stride` floats (a multiple of 4) into row `row` of a byte
 /// mirror: q_i = round(source_i / s) with s = max |source_i| / 127, stored
 /// as q_i + 128. Returns s and sets *l1 = s * sum |q_i|; an all-zero row
-/// gets s = 0, a row holding NaN or an infinity s = NaN (its scores are NaN,
-/// which the scan never keeps).
+/// gets s = 0, a row holding NaN or an infinity s = NaN (its byte scores
+/// are NaN, so `Model.scan` scores in floats while such a row exists).
 float sr_quantize_row(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1);
 
 /// scores[r] = bias[r] + user_scale * scales[r] * (sum_i rowbyte(r, i) * user[i] - correction)

@@ -9,7 +9,7 @@ import StreamRecServer
 enum BenchRSS {
     /// Learns `events` synthetic events over `users` × `items` and prints
     /// RSS against embedding and bias bytes + 40 B per ID + 8 B per stored pair
-    /// (the formula: derived data such as the half-precision scan
+    /// (the formula: derived data such as the byte scan
     /// mirror counts against the budget, not towards it).
     static func run(users: UInt64, items: UInt64, events: Int, settings: ModelSettings) {
         ProcessMemory.returnLargeFreesToTheSystem()  // as streamrecd does

@@ -85,16 +85,6 @@ final class ScanKernelTests: XCTestCase {
         #endif
     }
 
-    /// A model whose item side holds `items` rows (one event per item).
-    private func model(items: Int) -> Model {
-        var settings = ModelSettings()
-        settings.factors = 8
-        settings.reservoirSize = 0
-        var model = Model(settings: settings)
-        for i in 0..<items { model.observe(RatingEvent(user: .number(UInt64(i % 3)), item: .number(UInt64(i)), rating: 5)) }
-        return model
-    }
-
     /// The answer a plain scalar scan gives: allowed rows (candidates once each, or all), best score first, ties to the lower row.
     private func reference(n: Int, vector: UserVector, table: FactorTable, bias: [Float], rows: Int,
                            candidates: [Int32]?, excluded: Set<Int>) -> [(score: Double, row: Int32)] {
@@ -123,7 +113,7 @@ final class ScanKernelTests: XCTestCase {
     func testScanMatchesScalarReference() {
         var rng = SplitMix64(seed: 2026)
         for items in [1, 7, 8, 255, 256, 257, 1000, 2100] {
-            let model = model(items: items)
+            let model = Model.catalogue(items: items)
             XCTAssertEqual(model.items.count, items)
             for dimension in [5, 32, 40] {
                 var table = FactorTable(dimension: dimension)
@@ -174,7 +164,7 @@ final class ScanKernelTests: XCTestCase {
     func testNearTiesWidenTheShortlistAndStillMatchTheFloatScan() {
         var rng = SplitMix64(seed: 2027)
         for (items, cluster) in [(2100, 40), (5000, 5000)] {
-            let model = model(items: items)
+            let model = Model.catalogue(items: items)
             var table = FactorTable(dimension: 32)
             let top = randomRow(32, &rng)
             for i in 0..<items {
@@ -203,7 +193,7 @@ final class ScanKernelTests: XCTestCase {
     /// scan's answer on every path (byte scores of such rows are NaN, so it scans in floats while one exists).
     func testNonFiniteRowsAndVectorsScanInFloats() {
         var rng = SplitMix64(seed: 2028)
-        let items = 600, model = model(items: items)
+        let items = 600, model = Model.catalogue(items: items)
         var table = FactorTable(dimension: 32)
         for _ in 0..<items { table.values += randomRow(32, &rng) }
         let bias = [Float](repeating: 0, count: items), everyRow = (0..<Int32(items)).map { $0 }

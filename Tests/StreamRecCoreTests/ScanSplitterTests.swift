@@ -134,7 +134,7 @@ final class ScanSplitterTests: XCTestCase {
         XCTAssertGreaterThan(Model.splitScanRows, Model.splitChunkRows)
         var rng = SplitMix64(seed: 99)
         for items in [Model.splitScanRows, Model.splitScanRows + 1, 5 * Model.splitChunkRows + 17] {
-            let model = catalogue(items: items)
+            let model = Model.catalogue(items: items)
             for ties in [false, true] {
             var table = FactorTable(dimension: 8)
             // With ties, a few distinct rows repeated, so many rows in both lanes tie.
@@ -170,7 +170,7 @@ final class ScanSplitterTests: XCTestCase {
     func testScanFloorIgnoresExcludedBlockMaxima() {
         var rng = SplitMix64(seed: 41)
         let items = 2 * Model.groupBlocks * BlockScorer.blockRows + 100
-        let model = catalogue(items: items)
+        let model = Model.catalogue(items: items)
         var table = FactorTable(dimension: 8)
         for _ in 0..<items { table.values += (0..<8).map { _ in rng.nextSignedUnit() } }
         let bytes = ByteRows(mirroring: table)
@@ -202,7 +202,7 @@ final class ScanSplitterTests: XCTestCase {
     /// A block whose maximum is below the floor but ties it once base is added is still scanned, so the earlier of two tied rows wins as in an exhaustive scan.
     func testScanFloorKeepsBlocksThatTieAfterBase() {
         let items = Model.groupBlocks * BlockScorer.blockRows
-        let model = catalogue(items: items)
+        let model = Model.catalogue(items: items)
         // Row 0 scores 0.25; the first row of blocks 1–5 scores 0.25 + 2⁻²⁵,
         // the floor of a shortlist of 5. With base 0.5 all six sum to 0.75.
         let high: Float = 0.25 + 0x1p-25
@@ -216,17 +216,6 @@ final class ScanSplitterTests: XCTestCase {
                                  bias: [Float](repeating: 0, count: items), candidates: nil,
                                  excluded: RowBitmap(rows: items), sharing: false)
         XCTAssertEqual(scanned.map(\.row), [0])
-    }
-
-    /// A model of `items` items at k = 8 (the scans are given their own
-    /// vector, rows and biases; the model supplies the item count).
-    private func catalogue(items: Int) -> Model {
-        var settings = ModelSettings()
-        settings.factors = 8
-        settings.reservoirSize = 0
-        var model = Model(settings: settings)
-        for i in 0..<items { model.observe(RatingEvent(user: .number(UInt64(i % 3)), item: .number(UInt64(i)), rating: 5)) }
-        return model
     }
 
     /// Merging lanes keeps the best n across them, and a tie between lanes goes to the lower row whichever lane holds it.

@@ -21,7 +21,7 @@ static inline size_t byte_offset(size_t row, size_t stride, size_t dim) {
         + (row % SR_BYTE_BLOCK_ROWS) * 4 + dim % 4;
 }
 
-float sr_quantize_row(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1) {
+static float quantize_row_portable(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1) {
     float largest = 0;
     for (size_t i = 0; i < stride; i++) {
         if (!isfinite(source[i])) largest = NAN;  // and stays NaN: NaN > x is false
@@ -117,6 +117,47 @@ SR_AVX2 static inline float score_byte_rows_avx2_body(const int8_t *user, int32_
     return best;
 }
 
+// Eight floats a step: the largest magnitude and a test for NaN and
+// infinities first, then multiply, round to nearest even (vroundps, the
+// portable path's rounding), clamp, and pack to eight bytes, which are two
+// quads' worth (four dimensions each) of this row's lane in its block. A
+// row that is not finite, is zero or is tiny enough that 127 / max would
+// overflow a float takes the portable path. In float, x * (127 / max) is
+// within 2.3e-5 of x / s, which ByteQuery's 2^-10 margin covers.
+SR_AVX2 static float quantize_row_avx2(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), infinity = _mm256_set1_ps(INFINITY);
+    __m256 most = _mm256_setzero_ps(), unfit = _mm256_setzero_ps();
+    for (size_t i = 0; i < stride; i += 8) {
+        __m256 a = _mm256_and_ps(_mm256_loadu_ps(source + i), magnitude);
+        unfit = _mm256_or_ps(unfit, _mm256_cmp_ps(a, infinity, _CMP_NLT_UQ));  // infinite or NaN
+        most = _mm256_max_ps(most, a);
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(most), _mm256_extractf128_ps(most, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    float largest = _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+    if (_mm256_movemask_ps(unfit) != 0 || !(largest >= 1e-30f)) return quantize_row_portable(source, stride, rows, row, l1);
+    const __m256 inverse = _mm256_set1_ps(127 / largest), low = _mm256_set1_ps(-127), high = _mm256_set1_ps(127);
+    const __m256 bias = _mm256_set1_ps(128);
+    __m256 sum = _mm256_setzero_ps();
+    uint8_t *lane = rows + byte_offset(row, stride, 0);
+    for (size_t i = 0; i < stride; i += 8) {
+        __m256 q = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(source + i), inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        q = _mm256_min_ps(_mm256_max_ps(q, low), high);
+        sum = _mm256_add_ps(sum, _mm256_and_ps(q, magnitude));  // whole numbers: exact
+        __m256i b = _mm256_cvtps_epi32(_mm256_add_ps(q, bias));
+        __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
+        uint64_t eight = (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(words, words));
+        uint32_t first = (uint32_t)eight, second = (uint32_t)(eight >> 32);
+        memcpy(lane + (i / 4) * 32, &first, 4);
+        memcpy(lane + (i / 4 + 1) * 32, &second, 4);
+    }
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(sum), _mm256_extractf128_ps(sum, 1));
+    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    float scale = largest / 127;
+    *l1 = scale * _mm_cvtss_f32(_mm_add_ss(s4, _mm_movehdup_ps(s4)));
+    return scale;
+}
+
 SR_AVX2 static float score_byte_rows_avx2(const int8_t *user, int32_t correction, float user_scale, const uint8_t *rows,
                                           size_t stride, const float *scales, const float *bias, size_t count,
                                           float *scores) {
@@ -124,6 +165,14 @@ SR_AVX2 static float score_byte_rows_avx2(const int8_t *user, int32_t correction
     return score_byte_rows_avx2_body(user, correction, user_scale, rows, stride, scales, bias, count, scores);
 }
 #endif
+
+float sr_quantize_row_on(sr_score_path path, const float *source, size_t stride, uint8_t *rows, size_t row, float *l1) {
+#ifdef SR_X86
+    if (path == SR_SCORE_AVX2_FMA && stride % 8 == 0) return quantize_row_avx2(source, stride, rows, row, l1);
+#endif
+    (void)path;
+    return quantize_row_portable(source, stride, rows, row, l1);
+}
 
 float sr_score_byte_rows_on(sr_score_path path, const int8_t *user, int32_t correction, float user_scale,
                             const uint8_t *rows, size_t stride, const float *scales, const float *bias, size_t count,

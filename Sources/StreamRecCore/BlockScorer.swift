@@ -72,6 +72,15 @@ public enum BlockScorer: Sendable, CaseIterable, CustomStringConvertible {
         sr_score_byte_rows_on(path, user, query.correction, query.scale, rows, stride, scales, bias, count, scores)
     }
 
+    /// Quantizes `stride` floats into row `row` of a byte mirror's `rows`
+    /// (`sr_quantize_row_on`): returns the row's scale and sets `l1` to
+    /// scale · Σ|q|.
+    @inline(__always)
+    func quantize(_ source: UnsafePointer<Float>, stride: Int, into rows: UnsafeMutablePointer<UInt8>, row: Int,
+                  l1: inout Float) -> Float {
+        sr_quantize_row_on(path, source, stride, rows, row, &l1)
+    }
+
     /// Bit r set when base + scores[r] > threshold in float (NaN never
     /// passes), for the first `count` ≤ 64 scores.
     @inline(__always)

@@ -72,7 +72,7 @@ public struct ByteRows: Sendable {
             l1s.append(0)
         }
         var l1: Float = 0
-        let scale = bytes.withUnsafeMutableBufferPointer { sr_quantize_row(source, stride, $0.baseAddress!, row, &l1) }
+        let scale = bytes.withUnsafeMutableBufferPointer { BlockScorer.best.quantize(source, stride: stride, into: $0.baseAddress!, row: row, l1: &l1) }
         nonFiniteRows += (scale.isNaN ? 1 : 0) - (scales[row].isNaN ? 1 : 0)
         scales[row] = scale
         l1s[row] = l1

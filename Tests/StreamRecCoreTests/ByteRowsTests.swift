@@ -14,26 +14,45 @@ final class ByteRowsTests: XCTestCase {
         return table
     }
 
-    /// Every row widens back to within half its scale of each float, a zero row has scale 0, a row holding NaN or an infinity has scale NaN, and the mirror's largest scale and s·‖q‖₁ bound every row's.
+    /// On every kernel path, every row widens back to within half its scale of each float (rows of ±2 and of ±1e-35,
+    /// which the AVX2 path hands to the portable one), a zero row has scale 0, a row holding NaN or an infinity has
+    /// scale NaN, and `ByteRows`'s largest scale and s·‖q‖₁ bound every row's.
     func testRowsQuantizeWithinHalfAStep() {
         var rng = SplitMix64(seed: 31)
-        for dimension in [5, 32, 40] {
-            var table = table(rows: 300, dimension: dimension, size: 2, &rng)
-            let stride = table.stride
-            for i in 0..<stride { table.values[7 * stride + i] = 0 }
-            table.values[8 * stride + 1] = .nan
-            table.values[9 * stride] = .infinity
-            let bytes = ByteRows(mirroring: table)
-            XCTAssertEqual(bytes.rows, 300)
-            XCTAssertEqual(bytes.scales[7], 0)
-            XCTAssertTrue(bytes.scales[8].isNaN && bytes.scales[9].isNaN)
-            for row in 0..<300 where row != 8 && row != 9 {
-                let widened = bytes.widened(row), scale = bytes.scales[row]
-                XCTAssertLessThanOrEqual(scale, bytes.largestScale)
-                XCTAssertLessThanOrEqual(widened.reduce(0) { $0 + abs($1) }, bytes.largestL1 * (1 + 1e-6))
-                for i in 0..<stride {
-                    XCTAssertLessThanOrEqual(abs(widened[i] - table.values[row * stride + i]), scale / 2 * (1 + 1e-5),
-                                             "k \(dimension) row \(row) dim \(i)")
+        for kernel in BlockScorer.available {
+            for dimension in [5, 32, 40] {
+                for size: Float in [2, 1e-35] {
+                    var table = table(rows: 300, dimension: dimension, size: size, &rng)
+                    let stride = table.stride
+                    for i in 0..<stride { table.values[7 * stride + i] = 0 }
+                    table.values[8 * stride + 1] = .nan
+                    table.values[9 * stride] = .infinity
+                    var bytes = [UInt8](repeating: 0, count: 304 * stride), scales = [Float](repeating: 0, count: 300)
+                    var l1s = scales
+                    table.values.withUnsafeBufferPointer { values in
+                        for row in 0..<300 {
+                            scales[row] = kernel.quantize(values.baseAddress! + row * stride, stride: stride, into: &bytes, row: row,
+                                                          l1: &l1s[row])
+                        }
+                    }
+                    let context = "\(kernel) k \(dimension) size \(size)"
+                    XCTAssertEqual(scales[7], 0, context)
+                    XCTAssertTrue(scales[8].isNaN && scales[9].isNaN, context)
+                    let mirror = ByteRows(mirroring: table)
+                    for row in 0..<300 where row != 8 && row != 9 {
+                        let scale = scales[row]
+                        var sum: Float = 0
+                        for i in 0..<stride {
+                            let byte = bytes[row / 8 * 8 * stride + i / 4 * 32 + row % 8 * 4 + i % 4]
+                            let widened = scale * Float(Int(byte) - 128)
+                            sum += abs(Float(Int(byte) - 128))
+                            XCTAssertLessThanOrEqual(abs(widened - table.values[row * stride + i]), scale / 2 * (1 + 1e-4),
+                                                     "\(context) row \(row) dim \(i)")
+                        }
+                        XCTAssertEqual(l1s[row], scale * sum, accuracy: scale * sum * 1e-6, "\(context) row \(row)")
+                        XCTAssertLessThanOrEqual(mirror.scales[row], mirror.largestScale, context)
+                        XCTAssertLessThanOrEqual(mirror.widened(row).reduce(0) { $0 + abs($1) }, mirror.largestL1 * (1 + 1e-6), context)
+                    }
                 }
             }
         }

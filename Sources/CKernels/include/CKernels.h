@@ -67,7 +67,9 @@ float sr_score_rows_on(sr_score_path path, const float *p, const float *rows, si
 /// as q_i + 128. Returns s and sets *l1 = s * sum |q_i|; an all-zero row
 /// gets s = 0, a row holding NaN or an infinity s = NaN (its byte scores
 /// are NaN, so `Model.scan` scores in floats while such a row exists).
-float sr_quantize_row(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1);
+/// The AVX2 path takes strides that are a multiple of 8 and hands rows
+/// that are not finite, zero or tiny to the portable one.
+float sr_quantize_row_on(sr_score_path path, const float *source, size_t stride, uint8_t *rows, size_t row, float *l1);
 
 /// scores[r] = bias[r] + user_scale * scales[r] * (sum_i rowbyte(r, i) * user[i] - correction)
 /// for r < count, over byte-mirror rows starting at a block boundary

@@ -36,7 +36,7 @@ public struct ByteRows: Sendable {
     public private(set) var largestScale: Float = 0
     public private(set) var largestL1: Float = 0
     /// Rows holding NaN or an infinity: their byte scores are NaN while a
-    /// float scan may rank them first, so `Model.scan` scans exactly then.
+    /// float scan may rank them first, so `Model.scan` scores in floats then.
     public private(set) var nonFiniteRows = 0
     private var writesSinceRecount = 0
 
@@ -54,6 +54,7 @@ public struct ByteRows: Sendable {
         self.init(stride: table.stride)
         bytes.reserveCapacity((table.rows + Self.blockRows - 1) / Self.blockRows * Self.blockRows * stride)
         scales.reserveCapacity(table.rows)
+        l1s.reserveCapacity(table.rows)
         table.values.withUnsafeBufferPointer { values in
             for row in 0..<table.rows { set(row: row, from: values.baseAddress! + row * stride) }
         }
@@ -103,12 +104,16 @@ public struct ByteRows: Sendable {
         }
     }
 
+    /// Where dimension `dimension` of row `row` sits in `bytes` of rows
+    /// `stride` wide: its block, its quad (four dimensions of the block's
+    /// rows, 32 bytes), its row's four bytes. As score_bytes.c lays it out.
+    static func index(row: Int, dimension: Int, stride: Int) -> Int {
+        row / blockRows * blockRows * stride + dimension / 4 * 32 + row % blockRows * 4 + dimension % 4
+    }
+
     /// Row `row` as the floats its bytes stand for, s_r · q (for tests).
     func widened(_ row: Int) -> [Float] {
-        (0..<stride).map { i in
-            let byte = bytes[row / Self.blockRows * Self.blockRows * stride + i / 4 * 32 + row % Self.blockRows * 4 + i % 4]
-            return scales[row] * Float(Int(byte) - 128)
-        }
+        (0..<stride).map { i in scales[row] * Float(Int(bytes[Self.index(row: row, dimension: i, stride: stride)]) - 128) }
     }
 }
 

@@ -43,7 +43,7 @@ final class ByteRowsTests: XCTestCase {
                         let scale = scales[row]
                         var sum: Float = 0
                         for i in 0..<stride {
-                            let byte = bytes[row / 8 * 8 * stride + i / 4 * 32 + row % 8 * 4 + i % 4]
+                            let byte = bytes[ByteRows.index(row: row, dimension: i, stride: stride)]
                             let widened = scale * Float(Int(byte) - 128)
                             sum += abs(Float(Int(byte) - 128))
                             XCTAssertLessThanOrEqual(abs(widened - table.values[row * stride + i]), scale / 2 * (1 + 1e-4),

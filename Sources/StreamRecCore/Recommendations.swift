@@ -1,4 +1,3 @@
-import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -157,10 +156,7 @@ extension Model {
                     }
                     // Every float row first, so that their cache misses overlap
                     // (one after another they were a tenth of a top-10 at 10 k items).
-                    for kept in shortlist {
-                        let row = UnsafeRawPointer(rows + Int(kept.row) * stride)
-                        for offset in Swift.stride(from: 0, to: stride * MemoryLayout<Float>.stride, by: 64) { sr_prefetch(row + offset) }
-                    }
+                    for kept in shortlist { table.prefetchRow(kept.row) }
                     // In row order, so that ties go to the lower row as in a full scan;
                     // the shortlist already passed the exclusion rules.
                     var selection = Selection(n: n, excluded: RowBitmap(rows: 0), seenBy: nil, ratedPairs: ratedPairs)
@@ -176,7 +172,8 @@ extension Model {
     /// error bound of the n-th. On a daemon-sized synthetic model (100 k
     /// users, 10 k items, 6 M events) a top-10's 22 rows held 0.74 rated
     /// items on average, and 16 and 32 spare rows were slower (each extra
-    /// heap slot lowers the admission score, so more rows reach the heap).
+    /// heap slot lowers the admission score, so more rows reach the heap;
+    /// measured with the half-precision scan this one replaced).
     static let shortlistSpare = 12
 
     /// The most rows `provenShortlist` asks a scan for: the width grows

@@ -12,8 +12,8 @@ enum BenchTopScan {
         for kernel in BlockScorer.available {
             print("single-core multiply-add rate (\(kernel) block kernel, k=\(settings.factors)): \(fixed(blockRate(settings.factors, kernel) / 1e9, 2)) G/s")
         }
-        let rowBytes = FactorTable(dimension: settings.factors).stride
-        print("scan kernel: \(BlockScorer.best); bytes scanned per query = items x \(rowBytes) (byte rows) + a shortlist rescored from float rows")
+        let rowBytes = FactorTable(dimension: settings.factors).stride + MemoryLayout<Float>.size
+        print("scan kernel: \(BlockScorer.best); bytes scanned per query = items x \(rowBytes) (byte rows and their scales) + a shortlist rescored from float rows")
         print("items        events    top-10 p50 (ms)   p99 (ms)   ns per item (p50)   GB/s of rows (p50)   target p99 at 1 M items: <= 15 ms")
         for items in catalogues {
             var model = Model(settings: settings)

@@ -271,4 +271,21 @@ final class ScanKernelTests: XCTestCase {
             }
         }
     }
+
+    /// `sr_copy_floats` copies exactly `count` floats, for every count up to 40 and 10,008 and every relative alignment.
+    func testCopyFloatsCopiesEveryFloatAndNoMore() {
+        var rng = SplitMix64(seed: 9)
+        for count in Array(0...40) + [10_008] {
+            let source = randomRow(count + 16, &rng)
+            for offset in 0..<16 {
+                var destination = [Float](repeating: .nan, count: count + 32)
+                source.withUnsafeBufferPointer { s in
+                    destination.withUnsafeMutableBufferPointer { d in sr_copy_floats(d.baseAddress! + offset, s.baseAddress! + 3, count) }
+                }
+                XCTAssertEqual(Array(destination[offset ..< offset + count]), Array(source[3 ..< 3 + count]), "\(count) floats at +\(offset)")
+                XCTAssertTrue(destination[..<offset].allSatisfy(\.isNaN) && destination[(offset + count)...].allSatisfy(\.isNaN),
+                              "\(count) floats at +\(offset) wrote outside the range")
+            }
+        }
+    }
 }

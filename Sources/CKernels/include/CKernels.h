@@ -33,6 +33,10 @@ static inline int sr_set_thread_name(const char *name) { return prctl(PR_SET_NAM
 /// queueing one behind the other. Swift has no prefetch of its own.
 static inline void sr_prefetch(const void *address) { __builtin_prefetch(address, 1, 3); }
 
+/// destination[i] = source[i] for i < count (the ranges must not overlap),
+/// with vector loads and stores, never `rep movsb`: see copy_floats.c.
+void sr_copy_floats(float *destination, const float *source, size_t count);
+
 /// Which implementation the kernels below run.
 typedef enum {
     SR_SCORE_PORTABLE = 0,

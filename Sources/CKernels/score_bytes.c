@@ -8,18 +8,7 @@
 #include <immintrin.h>
 #endif
 
-// The byte mirror's layout (see ByteRows.swift): rows in blocks of
-// SR_BYTE_BLOCK_ROWS; a block holds stride / 4 quads, and quad d is 32
-// bytes, the four bytes of dimensions 4d ..< 4d + 4 of each of the block's
-// eight rows in turn. So one 32-byte load holds four dimensions of eight
-// rows, one vpmaddubsw multiplies them by the user's four, and the sums of
-// eight rows build up in the eight lanes of one register: no horizontal
-// sum per row. (Row-major bytes needed a transpose by hadd per eight rows,
-// which cost more than the multiplies: 1.1 against 0.6 ns a row.)
-static inline size_t byte_offset(size_t row, size_t stride, size_t dim) {
-    return (row / SR_BYTE_BLOCK_ROWS) * SR_BYTE_BLOCK_ROWS * stride + (dim / 4) * 32
-        + (row % SR_BYTE_BLOCK_ROWS) * 4 + dim % 4;
-}
+// Rows are laid out as `sr_byte_offset` (CKernels.h) says.
 
 static float quantize_row_portable(const float *source, size_t stride, uint8_t *rows, size_t row, float *l1) {
     float largest = 0;
@@ -28,7 +17,7 @@ static float quantize_row_portable(const float *source, size_t stride, uint8_t *
         else if (fabsf(source[i]) > largest) largest = fabsf(source[i]);
     }
     if (isnan(largest) || largest == 0) {
-        for (size_t i = 0; i < stride; i++) rows[byte_offset(row, stride, i)] = 128;
+        for (size_t i = 0; i < stride; i++) rows[sr_byte_offset(row, stride, i)] = 128;
         *l1 = largest;
         return largest;
     }
@@ -42,7 +31,7 @@ static float quantize_row_portable(const float *source, size_t stride, uint8_t *
         double q = (source[i] * inverse + 6755399441055744.0) - 6755399441055744.0;
         q = q > 127 ? 127 : (q < -127 ? -127 : q);
         sum += fabs(q);
-        rows[byte_offset(row, stride, i)] = (uint8_t)(int)(q + 128);
+        rows[sr_byte_offset(row, stride, i)] = (uint8_t)(int)(q + 128);
     }
     *l1 = (float)(scale * sum);
     return scale;
@@ -52,7 +41,7 @@ static float quantize_row_portable(const float *source, size_t stride, uint8_t *
 // user's bytes, less the correction for the bias of 128.
 static inline int32_t byte_dot(const int8_t *user, int32_t correction, const uint8_t *rows, size_t stride, size_t row) {
     int32_t sum = 0;
-    for (size_t i = 0; i < stride; i++) sum += (int32_t)rows[byte_offset(row, stride, i)] * user[i];
+    for (size_t i = 0; i < stride; i++) sum += (int32_t)rows[sr_byte_offset(row, stride, i)] * user[i];
     return sum - correction;
 }
 
@@ -139,7 +128,7 @@ SR_AVX2 static float quantize_row_avx2(const float *source, size_t stride, uint8
     const __m256 inverse = _mm256_set1_ps(127 / largest), low = _mm256_set1_ps(-127), high = _mm256_set1_ps(127);
     const __m256 bias = _mm256_set1_ps(128);
     __m256 sum = _mm256_setzero_ps();
-    uint8_t *lane = rows + byte_offset(row, stride, 0);
+    uint8_t *lane = rows + sr_byte_offset(row, stride, 0);
     for (size_t i = 0; i < stride; i += 8) {
         __m256 q = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(source + i), inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
         q = _mm256_min_ps(_mm256_max_ps(q, low), high);

@@ -106,9 +106,10 @@ public struct ByteRows: Sendable {
 
     /// Where dimension `dimension` of row `row` sits in `bytes` of rows
     /// `stride` wide: its block, its quad (four dimensions of the block's
-    /// rows, 32 bytes), its row's four bytes. As score_bytes.c lays it out.
+    /// rows, 32 bytes), its row's four bytes (`sr_byte_offset`, the C
+    /// kernels' layout).
     static func index(row: Int, dimension: Int, stride: Int) -> Int {
-        row / blockRows * blockRows * stride + dimension / 4 * 32 + row % blockRows * 4 + dimension % 4
+        Int(sr_byte_offset(row, stride, dimension))
     }
 
     /// Row `row` as the floats its bytes stand for, s_r · q (for tests).

@@ -63,8 +63,25 @@ float sr_score_rows_on(sr_score_path path, const float *p, const float *rows, si
                       const float *bias, size_t count, float *scores);
 
 /// Rows per block of the byte mirror (`ByteRows`): its bytes are laid out
-/// in blocks of this many rows, see score_bytes.c.
+/// in blocks of this many rows, see `sr_byte_offset`.
 #define SR_BYTE_BLOCK_ROWS 8
+
+/// Where dimension `dim` of row `row` sits in a byte mirror of rows
+/// `stride` bytes wide: the one statement of the layout, which the
+/// kernels, the quantizers and `ByteRows` all use.
+///
+/// Rows come in blocks of SR_BYTE_BLOCK_ROWS; a block holds stride / 4
+/// quads, and quad d is 32 bytes, the four bytes of dimensions 4d ..< 4d + 4
+/// of each of the block's eight rows in turn. So one 32-byte load holds
+/// four dimensions of eight rows, one vpmaddubsw multiplies them by the
+/// user's four, and the sums of eight rows build up in the eight lanes of
+/// one register: no horizontal sum per row. (Row-major bytes needed a
+/// transpose by hadd per eight rows, which cost more than the multiplies:
+/// 1.1 against 0.6 ns a row.)
+static inline size_t sr_byte_offset(size_t row, size_t stride, size_t dim) {
+    return (row / SR_BYTE_BLOCK_ROWS) * SR_BYTE_BLOCK_ROWS * stride + (dim / 4) * 32
+        + (row % SR_BYTE_BLOCK_ROWS) * 4 + dim % 4;
+}
 
 /// Quantizes `stride` floats (a multiple of 4) into row `row` of a byte
 /// mirror: q_i = round(source_i / s) with s = max |source_i| / 127, stored

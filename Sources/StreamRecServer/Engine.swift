@@ -151,7 +151,9 @@ public struct Engine {
         do {
             let json = try JSONParser.parse(request)
             guard case .object = json else { throw QueryError("a request must be a JSON object with an \"op\"") }
-            guard case .string(let op)? = json["op"] else { throw QueryError("missing \"op\"; expected one of \(Self.ops.joined(separator: ", "))") }
+            let expected = "one of \(Self.ops.joined(separator: ", "))"
+            guard let field = json["op"] else { throw QueryError("missing \"op\"; expected \(expected)") }
+            guard case .string(let op) = field else { throw QueryError("\"op\" must be a string, \(expected)") }
             return .success((op, json))
         } catch {
             return .failure(Unroutable(reply: Self.respond { throw error }, op: "invalid"))

@@ -104,6 +104,12 @@ struct QueryFront {
             try? frontend.sendMultipart(request.envelope + [reply])
             return .answered
         }
+        if let envelope = RouterRequest.multipartEnvelope(frames) {
+            let frameCount = frames.count - envelope.count
+            let reply = Engine.failure("a request is one frame of JSON; this one had \(frameCount) frames")
+            try? frontend.sendMultipart(envelope + [reply.bytes])
+            return .answered
+        }
         do {
             try backend.sendMultipart(frames)
             return request == nil ? .passedOn : .forwarded
@@ -156,12 +162,23 @@ struct RouterRequest {
     let body: [UInt8]
 
     /// Nil unless the frames are an envelope and exactly one body frame, the
-    /// only shape a REQ client sends; other shapes go to a worker's REP
-    /// socket untouched, which deals with them as before.
+    /// only shape a REQ client sends for one request; a multipart request
+    /// gets `multipartEnvelope`'s error reply, and other shapes go to a
+    /// worker's REP socket untouched, which deals with them as before.
     init?(_ frames: [[UInt8]]) {
         guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0,
               delimiter == frames.count - 2 else { return nil }
         envelope = Array(frames[...delimiter])
         body = frames[frames.count - 1]
+    }
+
+    /// The envelope of a request sent as several body frames (a REQ client
+    /// sending with ZMQ_SNDMORE), which is answered ok:false: the protocol
+    /// is one JSON frame a request, and a worker's REP socket used to answer
+    /// the last frame alone, as if the others had not been sent.
+    static func multipartEnvelope(_ frames: [[UInt8]]) -> [[UInt8]]? {
+        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0,
+              frames.count - delimiter > 2 else { return nil }
+        return Array(frames[...delimiter])
     }
 }

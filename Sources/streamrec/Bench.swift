@@ -20,7 +20,7 @@ struct Bench: ParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("The zmq-floor binary (build: cc -O2 -o zmq-floor zmq-floor.c -lzmq).", valueName: "path"))
+    @Option(help: ArgumentHelp("The zmq-floor binary, built from the shared tools' zmq-floor.c: cc -O2 -o .build/zmq-floor ../shared/tools/zmq-floor.c -lzmq (docs/BENCHMARKS.md).", valueName: "path"))
     var floor = ".build/zmq-floor"
     @Option(help: ArgumentHelp("The daemon's ingest endpoint ($STREAMREC_PULL when set).", valueName: "endpoint"))
     var pull = DefaultEndpoint.pull
@@ -51,6 +51,10 @@ struct Bench: ParsableCommand {
         }
         guard users >= 1, items >= 1 else { throw ValidationError("--users and --items must be at least 1") }
         guard ingestFraction > 0, ingestFraction <= 1 else { throw ValidationError("--ingest-fraction must be in (0, 1]") }
+        guard rss || topScan || access(floor, X_OK) == 0 else {
+            throw ValidationError("no zmq-floor program at \(floor) (--floor): build it with "
+                + "`cc -O2 -o \(floor) ../shared/tools/zmq-floor.c -lzmq` (docs/BENCHMARKS.md, \"Reproduce\")")
+        }
     }
 
     func run() throws {

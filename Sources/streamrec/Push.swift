@@ -16,8 +16,11 @@ struct Push: ParsableCommand {
         Unless --no-wait is given, push then waits until the daemon has taken every event \
         (applied or rejected) and reports the rate end to end. It exits 1 when the daemon \
         rejected any event (a message with a bad event is dropped whole; --batch 1 drops only \
-        the bad ones), when a line cannot be read (the events before it were sent), or when \
-        nothing is taken for --timeout seconds.
+        the bad ones), when a line cannot be read (push stops there, and says how many events \
+        went out: whole messages, so the good lines of the message it would have joined are \
+        not sent), or when nothing is taken for --timeout seconds. \
+        The wait asks the query socket (--rep) for `stats`: with CURVE, a producer key that is \
+        not also on the daemon's client-keys needs --no-wait.
         """
     )
 
@@ -36,7 +39,15 @@ struct Push: ParsableCommand {
     func run() throws {
         let context = try Context()
         let stats = noWait ? nil : try options.client(context: context)
-        let before = try stats.map { try IngestTally($0) }
+        let before: IngestTally?
+        do {
+            before = try stats.map { try IngestTally($0) }
+        } catch let error as DaemonError where options.serverKey != nil {
+            // The usual cause under CURVE: a producer key the daemon refuses on its query socket.
+            throw DaemonError("\(error) (push asks the query socket for stats to wait for its events; "
+                + "a key on the daemon's producer-keys only is refused there: give --no-wait, "
+                + "or a key on client-keys too)")
+        }
 
         let socket = try Socket(context, .push)
         try socket.setOption(SocketOption.sendTimeout, Int32(options.timeout * 1000))

@@ -5,6 +5,7 @@ import Foundation
 import StreamRecCore
 import StreamRecServer
 import XCTest
+import ZeroMQ
 
 final class EndToEndFrontTests: XCTestCase {
     /// Many clients asking predict and top at once get exactly the replies one client gets alone.
@@ -37,6 +38,24 @@ final class EndToEndFrontTests: XCTestCase {
         XCTAssertTrue(clients.finished(within: 60))
         XCTAssertEqual(mismatches.value, 0)
         XCTAssertEqual(matches.value, 8 * 5 * requests.count)
+    }
+
+    /// A request sent as two frames gets ok:false naming the frame count, and the same socket is served normally afterwards.
+    func testMultipartRequestIsRefusedWhole() throws {
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self)) { $0.queryThreads = 1 }
+        addTeardownBlock { runner.stop() }
+        let socket = try Socket(Context(), .req)
+        try socket.setOption(SocketOption.receiveTimeout, Int32(5000))
+        try socket.setOption(SocketOption.linger, Int32(0))
+        try socket.connect(runner.repEndpoint)
+        try socket.send(E2E.op("health").bytes, more: true)
+        try socket.send(E2E.op("stats").bytes)
+        let reply = try String(decoding: XCTUnwrap(socket.receive(), "a reply in time"), as: UTF8.self)
+        XCTAssertTrue(reply.hasPrefix(#"{"ok":false"#), reply)
+        XCTAssertTrue(reply.contains("this one had 2 frames"), reply)
+        try socket.send(E2E.op("health").bytes)
+        let health = try String(decoding: XCTUnwrap(socket.receive(), "a reply in time"), as: UTF8.self)
+        XCTAssertTrue(health.hasPrefix(#"{"ok":true"#), health)
     }
 
     /// Observe and snapshot, forwarded through the pool, still change the model and write the file, with predicts answered in between.

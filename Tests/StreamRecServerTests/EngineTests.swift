@@ -217,7 +217,7 @@ final class EngineTests: XCTestCase {
         assertFailure(query(&engine, #"[{"op":"stats"}]"#), contains: "JSON object")
         assertFailure(query(&engine, #""stats""#), contains: "JSON object")
         assertFailure(query(&engine, #"{}"#), contains: "missing \"op\"")
-        assertFailure(query(&engine, #"{"op":7}"#), contains: "missing \"op\"")
+        assertFailure(query(&engine, #"{"op":7}"#), contains: "\"op\" must be a string, one of")
         assertFailure(query(&engine, "{\"op\":"), contains: "invalid JSON")
         assertFailure(query(&engine, ""), contains: "invalid JSON")
         XCTAssertEqual(engine.model.eventsApplied, 4, "no failed query changed the model")

@@ -68,6 +68,9 @@ final class QueryRouteTests: XCTestCase {
         XCTAssertNil(RouterRequest([id, body]), "no delimiter")
         XCTAssertNil(RouterRequest([[], body]), "no identity")
         XCTAssertNil(RouterRequest([id, [], body, body]), "a multipart body")
+        XCTAssertEqual(RouterRequest.multipartEnvelope([hop, id, [], body, body]), [hop, id, []])
+        XCTAssertNil(RouterRequest.multipartEnvelope([id, [], body]), "one body frame")
+        XCTAssertNil(RouterRequest.multipartEnvelope([id, body, body]), "no delimiter")
     }
 
     /// The engine answers at the front only what the rule allows there, and the worker the rest of the read-only ops.

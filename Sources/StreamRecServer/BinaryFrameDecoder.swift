@@ -91,7 +91,8 @@ public enum BinaryFrameDecoder {
         guard rating.isFinite, abs(rating) <= limits.maxAbsRating else {
             return Rejection(.badRating, "rating must be finite and within ±\(limits.maxAbsRating)")
         }
-        if let timestamp, abs(timestamp) >= 1_000_000_000_000_000 {
+        // `magnitude`, not `abs`, which traps on Int64.min (one crafted frame stopped the daemon).
+        if let timestamp, timestamp.magnitude >= 1_000_000_000_000_000 {
             return Rejection(.badEvent, "timestamp must be Unix seconds")
         }
         return nil

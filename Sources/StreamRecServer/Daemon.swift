@@ -210,7 +210,7 @@ public final class Daemon: @unchecked Sendable {
     private func drainIngest(budget: Double) throws {
         let deadline = Clock.monotonic() + budget
         repeat {
-            let rejection = try pull.receive(dontWait: true) { message -> Rejection? in
+            let received = try pull.receiveWhole(dontWait: true) { message -> Rejection? in
                 if message.count <= Self.smallMessageBytes { return state.write { $0.ingest(message) } }
                 // Checked (and decoded) whole under the read lock, in parallel
                 // with queries; then applied a chunk per write-lock hold: a
@@ -239,7 +239,16 @@ public final class Daemon: @unchecked Sendable {
                     }
                 }
             }
-            guard let rejection else { return }  // nothing left
+            let rejection: Rejection?
+            switch received {
+            case nil: return  // nothing left
+            case .frame(let refused)?: rejection = refused
+            case .multipart(let frames)?:
+                // Counted as one event, as a message that cannot be decoded is.
+                let refused = Rejection(.multipart, "a message of \(frames) frames; send each message as one frame")
+                state.write { $0.countRejected(refused) }
+                rejection = refused
+            }
             if let rejection { logRejection(rejection) }
         } while Clock.monotonic() < deadline
     }

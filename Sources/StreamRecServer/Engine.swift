@@ -216,7 +216,11 @@ public struct Engine {
             who = .user(try EventDecoder.id(user, "user", limits: limits))
         case (nil, .array(let given)?):
             who = .anonymous(try given.map(anonymousItem))
-        default:
+        case (nil, _?):
+            throw QueryError("\"items\" must be an array of item IDs (an anonymous user's items)")
+        case (_?, _?):
+            throw QueryError("top takes \"user\" or \"items\", not both")
+        case (nil, nil):
             throw QueryError("top needs either \"user\" or \"items\" (an array of item IDs for an anonymous user)")
         }
         var query = TopQuery(who, n: try count(json["n"]))
@@ -253,7 +257,7 @@ public struct Engine {
         guard case .array(let elements) = json, elements.count <= 100_000 else {
             throw QueryError("\"\(field)\" must be an array of at most 100000 item IDs")
         }
-        return try elements.map { try EventDecoder.id($0, field, limits: limits) }
+        return try elements.enumerated().map { try EventDecoder.id($1, "\(field)[\($0)]", limits: limits) }
     }
 
     static func scored(_ entry: (item: ExternalID, score: Float)) -> JSONValue {

@@ -12,6 +12,9 @@ public enum RejectReason: String, Sendable, CaseIterable, Comparable {
     case oversized = "oversized"
     /// A binary frame that is truncated, inconsistent or of an unknown version.
     case badFrame = "bad_frame"
+    /// A message of several ZeroMQ frames (`ZMQ_SNDMORE`): an ingest message
+    /// is one frame, and taking each frame for a message would apply part of it.
+    case multipart = "multipart"
 
     public static func < (a: RejectReason, b: RejectReason) -> Bool { a.rawValue < b.rawValue }
 }

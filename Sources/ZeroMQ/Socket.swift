@@ -118,11 +118,39 @@ public final class Socket {
     ///
     /// Returns nil when nothing arrived (non-blocking, or `ZMQ_RCVTIMEO` passed).
     public func receive<T>(dontWait: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> T? {
-        let flags = dontWait ? ZMQ_DONTWAIT : 0
-        guard let size = try zmqCall("receive", { zmq_msg_recv(&message, handle, flags) }) else {
-            return nil
+        guard let size = try receiveFrame(dontWait: dontWait) else { return nil }
+        return try body(UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: size))
+    }
+
+    /// What `receiveWhole` got: what `body` made of a one-frame message, or
+    /// the frame count of a multipart one.
+    public enum Whole<T> {
+        case frame(T)
+        case multipart(frames: Int)
+    }
+
+    /// Receives one message and lends its bytes to `body` when it is one
+    /// frame; a message of several frames (sent with `ZMQ_SNDMORE`) is read
+    /// to its end and reported by its frame count instead, for a protocol
+    /// of one-frame messages that must refuse such a message whole rather
+    /// than take each frame for a message of its own.
+    ///
+    /// Returns nil when nothing arrived, as `receive` does.
+    public func receiveWhole<T>(dontWait: Bool = false, _ body: (UnsafeRawBufferPointer) throws -> T) throws -> Whole<T>? {
+        guard let size = try receiveFrame(dontWait: dontWait) else { return nil }
+        guard zmq_msg_more(&message) != 0 else {
+            return .frame(try body(UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: size)))
         }
-        return try body(UnsafeRawBufferPointer(start: zmq_msg_data(&message), count: Int(size)))
+        // ZeroMQ delivers a message's frames together, so the rest is here.
+        var frames = 1
+        while zmq_msg_more(&message) != 0, try receiveFrame() != nil { frames += 1 }
+        return .multipart(frames: frames)
+    }
+
+    /// Receives the next frame into `message`; its size, or nil when none came.
+    private func receiveFrame(dontWait: Bool = false) throws -> Int? {
+        let flags = dontWait ? ZMQ_DONTWAIT : 0
+        return try zmqCall("receive", { zmq_msg_recv(&message, handle, flags) }).map(Int.init)
     }
 
     /// Receives one message as a fresh byte array.

@@ -76,6 +76,7 @@ final class BinaryFrameTests: XCTestCase {
             (RatingEvent(user: .text(""), item: .number(2), rating: 1), .badID),
             (RatingEvent(user: .text(String(repeating: "x", count: 25)), item: .number(2), rating: 1), .badID),
             (RatingEvent(user: .number(1), item: .number(2), rating: 1, timestamp: Int64.max), .badEvent),
+            (RatingEvent(user: .number(1), item: .number(2), rating: 1, timestamp: Int64.min), .badEvent),
         ]
         for (bad, reason) in cases {
             var engine = makeEngine()

@@ -34,6 +34,23 @@ final class EndToEndBinaryTests: XCTestCase {
         XCTAssertEqual(models[0], models[1])
     }
 
+    /// An ingest message of two frames, one good and one bad, applies neither and is counted once as `multipart`; a one-frame message after it applies.
+    func testMultipartMessageIsRefusedWhole() throws {
+        let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self))
+        addTeardownBlock { runner.stop() }
+        let pusher = try runner.pusher()
+        let good = Array(#"{"user":"mp-a","item":"mp-i","rating":4}"#.utf8)
+        try pusher.socket.send(good, more: true)
+        try pusher.socket.send(Array(#"{"user":"mp-b","item":"mp-j","rating":"x"}"#.utf8))
+        pusher.send(Array(#"{"user":"solo","item":"mp-i","rating":4}"#.utf8))
+        let client = try runner.client()
+        let stats = try XCTUnwrap(E2E.waitForStats(client, "both messages counted") { ($0["events_received"]?.double ?? 0) >= 2 })
+        XCTAssertEqual(E2E.rejected(stats, "multipart"), 1)
+        XCTAssertEqual(E2E.rejected(stats, "bad_rating"), 0, "the bad frame was not decoded on its own")
+        XCTAssertEqual(stats["events_applied"]?.double, 1, "only the one-frame message applied")
+        XCTAssertEqual(stats["users"]?.double, 1)
+    }
+
     /// A truncated binary frame sent over the socket is counted as `bad_frame` and applies nothing, while a good frame after it applies.
     func testTruncatedFrameIsCountedAndNothingApplies() throws {
         let runner = try E2EDaemonRunner(dataDirectory: e2eTemporaryDirectory(self))

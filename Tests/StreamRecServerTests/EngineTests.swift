@@ -155,7 +155,10 @@ final class EngineTests: XCTestCase {
         assertFailure(query(&engine, #"{"op":"similar"}"#), contains: "item")
         assertFailure(query(&engine, #"{"op":"top","user":1,"exclude":7}"#), contains: "exclude")
         assertFailure(query(&engine, #"{"op":"top","user":1,"candidates":"all"}"#), contains: "candidates")
-        assertFailure(query(&engine, #"{"op":"top","user":1,"items":[100]}"#), contains: "either")
+        assertFailure(query(&engine, #"{"op":"top","user":1,"items":[100]}"#), contains: "not both")
+        assertFailure(query(&engine, #"{"op":"top","items":5}"#), contains: "\"items\" must be an array")
+        assertFailure(query(&engine, #"{"op":"top"}"#), contains: "either")
+        assertFailure(query(&engine, #"{"op":"top","user":1,"exclude":[3,null]}"#), contains: "\"exclude[1]\" must be")
         assertFailure(query(&engine, #"{"op":"top","items":[{"item":100}]}"#), contains: "rating")
     }
 
@@ -203,7 +206,8 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(stats["events_applied"], .number("4"))
         XCTAssertEqual(stats["model_events"], .number("4"))
         XCTAssertEqual(stats["events_rejected"], .object([("not_json", .number("1")), ("bad_event", .number("0")), ("bad_id", .number("0")),
-                                                          ("bad_rating", .number("0")), ("oversized", .number("0")), ("bad_frame", .number("0"))]))
+                                                          ("bad_rating", .number("0")), ("oversized", .number("0")), ("bad_frame", .number("0")),
+                                                          ("multipart", .number("0"))]))
         XCTAssertEqual(stats["snapshot"], .null)
         XCTAssertNil(stats["snapshot_error"])
         XCTAssertNotNil(stats["uptime_s"]?.double)

@@ -44,6 +44,30 @@ final class SocketTests: XCTestCase {
         XCTAssertEqual(try pull.receive { $0.count }, 4)
     }
 
+    /// `receiveWhole` lends a one-frame message's bytes and reports a three-frame message by its count, read to its end, so the next message arrives intact.
+    func testReceiveWholeReportsMultipartMessages() throws {
+        let context = try Context()
+        let pull = try socket(context, .pull)
+        try pull.bind("tcp://127.0.0.1:*")
+        let push = try socket(context, .push)
+        try push.connect(pull.lastEndpoint)
+
+        try push.send("one")
+        try push.send(Array("a".utf8), more: true)
+        try push.send(Array("b".utf8), more: true)
+        try push.send("c")
+        try push.send("after")
+        guard case .frame(let first)? = try pull.receiveWhole({ String(decoding: $0, as: UTF8.self) }) else {
+            return XCTFail("the one-frame message was not lent as a frame")
+        }
+        XCTAssertEqual(first, "one")
+        guard case .multipart(let frames)? = try pull.receiveWhole({ _ in XCTFail("lent a multipart frame") }) else {
+            return XCTFail("the three-frame message was not reported as multipart")
+        }
+        XCTAssertEqual(frames, 3)
+        XCTAssertEqual(try pull.receive().map { String(decoding: $0, as: UTF8.self) }, "after")
+    }
+
     /// `hasInput` says whether a whole message is queued, without taking it: true with two queued, true after taking one, false after both.
     func testHasInputSeesQueuedMessagesOnly() throws {
         let context = try Context()

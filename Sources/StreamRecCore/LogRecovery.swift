@@ -5,10 +5,18 @@ import Glibc
 /// Rebuilds a model from a snapshot's state plus the write-ahead log: the
 /// records from the snapshot's log position on are applied in order.
 ///
-/// Every segment is read up to its first bad record. What happens then:
-/// - a bad record with nothing needed after it is a torn tail (the process
-///   died mid-write, or power loss dropped unsynced pages): with `repair` the
-///   file is truncated to its last intact record, and recovery goes on;
+/// Every segment is read up to its first bad record that is needed (a
+/// damaged record the snapshot already holds is skipped when the framing
+/// after it holds, see `LogSegmentReader.scan`). What happens then:
+/// - a bad record that runs to the end of the file, or with only zeros after
+///   it, is a torn tail (the process died mid-write, or power loss dropped
+///   unsynced pages): with `repair` the file is truncated to its last intact
+///   record, and recovery goes on;
+/// - a bad record with other bytes after it is damage in the middle, which
+///   may have intact records after it: replay stops there, as at a gap, and
+///   with `repair` those bytes are first copied to `<segment>.damaged`
+///   (kept for a post-mortem, never read again), then cut from the segment
+///   so the new log can continue after its intact records;
 /// - the next segment starting later than the next record needed, by its
 ///   name or by its header, is a gap (damage in the middle, or records
 ///   dropped while the disk was failing):
@@ -125,18 +133,48 @@ public enum LogRecovery {
             if scan.first != segment.first {
                 report.warnings.append("log segment \(segment.path) says it starts at \(scan.first), its name at \(segment.first)")
             }
+            for skipped in scan.damagedSkipped {
+                report.warnings.append("log segment \(segment.path): record \(skipped.sequence) at byte \(skipped.offset) "
+                    + "is damaged (\(skipped.damage)) but the snapshot holds it; skipped, the records after it are intact")
+            }
             if let damage = scan.damage {
                 let cut = bytes.count - scan.validLength
-                report.bytesTruncated += cut
-                report.warnings.append("log segment \(segment.path): \(damage); "
-                    + "\(repair ? "truncated" : "would truncate") \(cut) bytes after sequence \(scan.end)")
-                if repair, truncate(segment.path, off_t(scan.validLength)) != 0 {
-                    report.warnings.append("\(FileError("truncate", segment.path))")
+                // Superseded by the next segment (a retried write), or torn: nothing intact is cut.
+                if scan.tornTail || limit <= scan.end {
+                    report.bytesTruncated += cut
+                    report.warnings.append("log segment \(segment.path): \(damage); "
+                        + "\(repair ? "truncated" : "would truncate") \(cut) bytes after sequence \(scan.end)")
+                    if repair, truncate(segment.path, off_t(scan.validLength)) != 0 {
+                        report.warnings.append("\(FileError("truncate", segment.path))")
+                    }
+                } else {
+                    report.gapAt = next
+                    let kept = segment.path + ".damaged"
+                    report.warnings.append("log segment \(segment.path) is damaged at byte \(scan.validLength) "
+                        + "(\(damage)), with \(cut) bytes after it that may hold intact records; "
+                        + "events after sequence \(next) are not recovered; "
+                        + (repair ? "those bytes are kept in \(kept)" : "not repaired"))
+                    if repair { setAside(bytes, from: scan.validLength, of: segment.path, to: kept, &report) }
                 }
             }
         }
         report.nextSequence = next
         return report
+    }
+
+    /// Copies `bytes[start...]` of a segment to `kept`, durably, then cuts
+    /// them from the segment; when the copy fails the segment stays whole
+    /// (the new log's first segment supersedes its tail on the next recovery).
+    private static func setAside(_ bytes: [UInt8], from start: Int, of path: String, to kept: String,
+                                 _ report: inout Report) {
+        do {
+            try bytes[start...].withUnsafeBytes { try AtomicFile.write($0, to: kept) }
+        } catch {
+            report.warnings.append("cannot keep the damaged bytes of \(path): \(error); the segment is left whole")
+            return
+        }
+        report.bytesTruncated += bytes.count - start
+        if truncate(path, off_t(start)) != 0 { report.warnings.append("\(FileError("truncate", path))") }
     }
 
     /// Sets a segment aside (renamed `*.damaged` with `repair`), saying why:

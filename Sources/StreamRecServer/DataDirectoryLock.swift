@@ -11,7 +11,9 @@ import StreamRecCore
 /// `flock` rather than a PID file checked by hand: the kernel drops the lock
 /// when the process dies, however it dies, so a crash never leaves a stale
 /// lock behind. The file holds the holder's PID for the error message only.
-/// Creating it is also the first write into the directory, so a directory
+/// Taking it is also the first write into the directory, and a probe file is
+/// created and removed next to it (the lock file exists after any earlier
+/// run, so opening it proves nothing about creating files), so a directory
 /// the daemon cannot write to is refused at start, not after it has taken
 /// events it cannot log.
 final class DataDirectoryLock {
@@ -36,6 +38,15 @@ final class DataDirectoryLock {
             throw DaemonError("data directory \(directory) is in use by another streamrecd"
                 + (holder.map { " (pid \($0))" } ?? "") + "; each daemon needs a --data-dir of its own")
         }
+        let probe = "\(path).probe-\(getpid())"
+        let probeDescriptor = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard probeDescriptor >= 0 else {
+            let failure = FileError("create", probe)
+            close(descriptor)
+            throw DaemonError("cannot write to the data directory: \(failure)")
+        }
+        close(probeDescriptor)
+        unlink(probe)
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(descriptor, 0)
         _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }

@@ -79,7 +79,10 @@ struct Inspect: ParsableCommand {
             print("valid_bytes: \(scan.validLength) of \(raw.count)")
             guard let damage = scan.damage else { return nil }
             print("checksum: intact records end at byte \(scan.validLength); then \(damage)")
-            return "\(raw.count - scan.validLength) bytes after sequence \(scan.end) unreadable; recovery truncates them if this is the last segment: \(damage)"
+            let fate = scan.tornTail
+                ? "a torn tail, which recovery truncates"
+                : "intact records may follow; recovery stops there, keeps these bytes in \(file).damaged and cuts them from the segment"
+            return "\(raw.count - scan.validLength) bytes after sequence \(scan.end) unreadable (\(fate)): \(damage)"
         } catch {
             return "header: \(error)"
         }

@@ -79,27 +79,71 @@ final class LogRecoveryMessageTests: XCTestCase {
                                          "; truncated 10 bytes after sequence 6"])
     }
 
-    /// A flipped checksum byte inside the last segment ends replay at the record before it; without repair the file is left alone and the warning says "checksum mismatch" and "would truncate".
-    func testFlippedRecordChecksumWithoutRepairWouldTruncate() throws {
+    /// A flipped checksum byte in the last segment's last record is a torn tail: without repair the file is left alone and the warning says "checksum mismatch" and "would truncate".
+    func testFlippedChecksumOfTheLastRecordWithoutRepairWouldTruncate() throws {
         let dir = try temporaryDirectory()
         let log = Self.records(0..<4)
         var bytes = Self.segment(first: 0, log)
-        let second = WALFormat.headerSize + WALFormat.frame(log[0]).count
-        bytes[second + 4] ^= 0x01  // first byte of record 1's CRC
+        let last = bytes.count - WALFormat.frame(log[3]).count
+        bytes[last + 4] ^= 0x01  // first byte of record 3's CRC
         let path = try write(bytes, first: 0, in: dir)
 
         var model = Self.newModel()
         let report = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: false)
-        XCTAssertEqual(model, Self.model(applying: [log[0]]))
-        XCTAssertEqual(report.recordsApplied, 1)
-        XCTAssertEqual(report.eventsApplied, log[0].eventCount)
-        XCTAssertEqual(report.nextSequence, 1)
-        XCTAssertNil(report.gapAt)
-        XCTAssertEqual(report.bytesTruncated, bytes.count - second)
+        XCTAssertEqual(model, Self.model(applying: Array(log[..<3])))
+        XCTAssertEqual(report.recordsApplied, 3)
+        XCTAssertEqual(report.nextSequence, 3)
+        XCTAssertNil(report.gapAt, "a torn tail is not a gap")
+        XCTAssertEqual(report.bytesTruncated, bytes.count - last)
         XCTAssertEqual(try AtomicFile.read(path), bytes, "nothing changes on disk without repair")
         XCTAssertEqual(report.warnings.count, 1, "\(report.warnings)")
         assertWarning(report, contains: ["log segment \(path): checksum mismatch (stored 0x",
-                                         "the file is damaged; would truncate \(bytes.count - second) bytes after sequence 1"])
+                                         "the file is damaged; would truncate \(bytes.count - last) bytes after sequence 3"])
+    }
+
+    /// A flipped byte in a needed record with intact records after it stops replay there (a gap), and with repair keeps those bytes in `*.damaged` before cutting them, so the intact prefix stays in the log and nothing is destroyed.
+    func testDamageInTheMiddleOfTheLastSegmentIsKeptNotTruncated() throws {
+        let dir = try temporaryDirectory()
+        let log = Self.records(0..<4)
+        var bytes = Self.segment(first: 0, log)
+        let second = WALFormat.headerSize + WALFormat.frame(log[0]).count
+        bytes[second + WALFormat.frameOverhead + 1] ^= 0x01  // inside record 1's body; records 2 and 3 follow intact
+        let path = try write(bytes, first: 0, in: dir)
+
+        var model = Self.newModel()
+        let dry = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: false)
+        XCTAssertEqual(dry.gapAt, 1)
+        XCTAssertEqual(try AtomicFile.read(path), bytes, "nothing changes on disk without repair")
+        assertWarning(dry, contains: ["log segment \(path) is damaged at byte \(second)", "may hold intact records",
+                                      "events after sequence 1 are not recovered; not repaired"])
+
+        model = Self.newModel()
+        let report = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: true)
+        XCTAssertEqual(model, Self.model(applying: [log[0]]), "replay stops at the damage, as at a gap")
+        XCTAssertEqual(report.nextSequence, 1)
+        XCTAssertEqual(report.gapAt, 1)
+        XCTAssertEqual(try AtomicFile.read(path), Array(bytes[..<second]), "the segment keeps its intact records")
+        XCTAssertEqual(try AtomicFile.read(path + ".damaged"), Array(bytes[second...]), "the rest is kept, byte for byte")
+        assertWarning(report, contains: ["those bytes are kept in \(path).damaged"])
+    }
+
+    /// A damaged record the snapshot already holds costs nothing when the framing after it holds: the records after it are applied, and the warning says it was skipped.
+    func testDamageBeforeTheSnapshotPositionIsSkipped() throws {
+        let dir = try temporaryDirectory()
+        let log = Self.records(0..<6)
+        var bytes = Self.segment(first: 0, log)
+        let second = WALFormat.headerSize + WALFormat.frame(log[0]).count
+        bytes[second + WALFormat.frameOverhead + 1] ^= 0x01  // record 1; the snapshot holds 0 ..< 3
+        let path = try write(bytes, first: 0, in: dir)
+
+        var model = Self.model(applying: Array(log[..<3]))
+        let report = try LogRecovery.recover(model: &model, from: 3, directory: dir, repair: true)
+        XCTAssertEqual(model, Self.model(applying: log), "records 3 ..< 6 applied after the snapshot's")
+        XCTAssertEqual(report.nextSequence, 6)
+        XCTAssertNil(report.gapAt)
+        XCTAssertEqual(report.bytesTruncated, 0)
+        XCTAssertEqual(try AtomicFile.read(path), bytes, "nothing cut")
+        assertWarning(report, contains: ["log segment \(path): record 1 at byte \(second) is damaged", "but the snapshot holds it; skipped"])
     }
 
     /// A middle segment with a damaged header is unusable: replay stops at its first record, it and every later segment are renamed *.damaged, and the warning names it and the checksum failure.

@@ -57,24 +57,46 @@ final class WALFormatTests: XCTestCase {
         XCTAssertEqual(result.validLength, bytes.count)
         XCTAssertEqual(result.eventCount, 50, "events of the decoded records only")
 
-        // A flipped byte inside a skipped record's body still ends the scan there.
+        // A flipped byte inside a skipped record's body is skipped with it, since every frame after it checks out.
         var damaged = bytes
         damaged[WALFormat.headerSize + WALFormat.frameOverhead + 2] ^= 0x40
-        let cut = try damaged.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited past damage") } }
+        seen = []
+        let skipped = try damaged.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { seen.append(($0, $1)) } }
+        XCTAssertNil(skipped.damage)
+        XCTAssertEqual(skipped.damagedSkipped.map(\.sequence), [40])
+        XCTAssertEqual(seen.map(\.0), [43, 44], "the needed records after it, numbered as before")
+        guard case .checksumMismatch? = skipped.damagedSkipped.first?.damage else { return XCTFail("\(skipped.damagedSkipped)") }
+
+        // A damaged length breaks the framing after it: the scan ends there, and that is not a torn tail.
+        var badLength = bytes
+        badLength[WALFormat.headerSize] ^= 0x02
+        let cut = try badLength.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited past damage") } }
         XCTAssertEqual(cut.recordCount, 0)
         XCTAssertEqual(cut.validLength, WALFormat.headerSize)
+        XCTAssertTrue(cut.damagedSkipped.isEmpty)
+        XCTAssertFalse(cut.tornTail, "intact bytes follow the damage")
         guard case .checksumMismatch = cut.damage else { return XCTFail("damage: \(String(describing: cut.damage))") }
 
-        // So does a skipped record whose checksum is right but whose kind is unknown.
+        // A needed record that is damaged ends the scan even when the framing holds.
+        let needed = try damaged.withUnsafeBytes { try LogSegmentReader.scan($0, from: 40) { _, _ in XCTFail("visited past damage") } }
+        XCTAssertEqual(needed.recordCount, 0)
+        XCTAssertFalse(needed.tornTail)
+
+        // A skipped record whose checksum is right but whose kind is unknown is skipped the same way.
         let body: [UInt8] = [9, 0, 0, 0, 0], length: [UInt8] = [5, 0, 0, 0]
         let crc = body.withUnsafeBytes { b in length.withUnsafeBytes { l in crc32(b, continuing: crc32(l)) } }
         var hostile = WALFormat.header(first: 40) + length + withUnsafeBytes(of: crc.littleEndian, Array.init) + body
         for record in Self.records { WALFormat.appendFrame(record, to: &hostile) }
-        let stopped = try hostile.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited past damage") } }
-        XCTAssertEqual(stopped.recordCount, 0)
-        guard case .invalid(let why) = stopped.damage, why.contains("unknown record kind 9") else {
-            return XCTFail("damage: \(String(describing: stopped.damage))")
+        seen = []
+        let passed = try hostile.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { seen.append(($0, $1)) } }
+        XCTAssertEqual(seen.map(\.0), [43, 44, 45])
+        guard case .invalid(let why)? = passed.damagedSkipped.first?.damage, why.contains("unknown record kind 9") else {
+            return XCTFail("skipped: \(passed.damagedSkipped)")
         }
+        // Zeros after the last intact record are a torn tail (pages the OS had not written back).
+        let zeroed = try (bytes + [UInt8](repeating: 0, count: 300)).withUnsafeBytes { try LogSegmentReader.scan($0) }
+        XCTAssertTrue(zeroed.tornTail)
+        XCTAssertEqual(zeroed.validLength, bytes.count)
     }
 
     /// A numeric event costs 8 frame bytes + 5 + 22, as the format comment says.

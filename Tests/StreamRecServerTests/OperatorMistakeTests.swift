@@ -22,6 +22,38 @@ final class OperatorMistakeTests: XCTestCase {
         return path
     }
 
+    /// A data directory the daemon cannot create files in is refused at start, naming it, even when `LOCK` from an earlier run is still writable.
+    func testUnwritableDataDirectoryWithAnOldLockIsRefused() throws {
+        let daemon = try XCTUnwrap(E2EExecutable.url("streamrecd"), "streamrecd not built")
+        let dir = e2eTemporaryDirectory(self)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/LOCK", contents: Data("1\n".utf8)))
+        // Root ignores permissions: then the daemon runs as nobody, owning LOCK but not allowed to add files.
+        var command = [daemon.path]
+        if getuid() == 0 {
+            let setpriv = "/usr/bin/setpriv"
+            try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: setpriv), "running as root without setpriv")
+            let nobody = try XCTUnwrap(getpwnam("nobody")?.pointee, "no user nobody")
+            XCTAssertEqual(chown(dir + "/LOCK", nobody.pw_uid, nobody.pw_gid), 0)
+            XCTAssertEqual(chmod(dir + "/LOCK", 0o644), 0)
+            // The temp directories above it must let nobody through.
+            var parent = dir
+            while parent != "/" && parent != "" {
+                parent = (parent as NSString).deletingLastPathComponent
+                var info = stat()
+                if stat(parent, &info) == 0 { _ = chmod(parent, info.st_mode | 0o005) }
+            }
+            command = [setpriv, "--reuid=\(nobody.pw_uid)", "--regid=\(nobody.pw_gid)", "--clear-groups", daemon.path]
+        }
+        XCTAssertEqual(chmod(dir, 0o555), 0)
+        addTeardownBlock { _ = chmod(dir, 0o755) }
+        // Bounded: a daemon that is not refused would serve until stopped (coreutils timeout exits 124 then).
+        command = ["/usr/bin/timeout", "20"] + command
+        let run = try e2eRun(URL(fileURLWithPath: command[0]), Array(command.dropFirst()) + [
+            "--data-dir", dir, "--pull", "tcp://127.0.0.1:0", "--rep", "tcp://127.0.0.1:0", "--metrics", "off"])
+        XCTAssertEqual(run.status, 1, run.output)
+        XCTAssertTrue(run.output.contains("cannot write to the data directory: create \(dir)/LOCK.probe-"), run.output)
+    }
+
     /// A second daemon on a data directory in use refuses to start, naming the directory and the holder's PID; once
     /// the first has stopped, the directory can be used again.
     func testSecondDaemonOnTheSameDataDirectoryIsRefused() throws {

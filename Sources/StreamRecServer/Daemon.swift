@@ -190,7 +190,7 @@ public final class Daemon: @unchecked Sendable {
         let now = Clock.monotonic()
         log.commit(now: now)
         if log.takeSnapshotRequest() {
-            logger.warning("the log lost records; taking a snapshot to cover them")
+            logger.warning("the log had trouble and may have lost records (dropped_records in stats says how many were dropped); taking a snapshot so the data directory holds everything again")
             scheduler.expedite(now: now)
         }
     }

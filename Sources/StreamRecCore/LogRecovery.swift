@@ -13,10 +13,11 @@ import Glibc
 ///   unsynced pages): with `repair` the file is truncated to its last intact
 ///   record, and recovery goes on;
 /// - a bad record with other bytes after it is damage in the middle, which
-///   may have intact records after it: replay stops there, as at a gap, and
-///   with `repair` those bytes are first copied to `<segment>.damaged`
-///   (kept for a post-mortem, never read again), then cut from the segment
-///   so the new log can continue after its intact records;
+///   may have intact records after it: replay stops there, as at a gap;
+/// - either way, with `repair` the bytes cut are first copied to a file of
+///   their own, `<segment>.damaged` (or `.damaged-2`, … when that exists),
+///   kept for a post-mortem and never read again, since a flipped length
+///   can make damage in the middle look like a torn tail;
 /// - the next segment starting later than the next record needed, by its
 ///   name or by its header, is a gap (damage in the middle, or records
 ///   dropped while the disk was failing):
@@ -43,7 +44,8 @@ public enum LogRecovery {
         public var recordsSkipped = 0
         /// Things an operator should know, one sentence each.
         public var warnings: [String] = []
-        /// Bytes cut off torn tails (or that would be, without `repair`).
+        /// Bytes cut off segments, torn tails or damage (or that would be,
+        /// without `repair`); each cut is kept in a `.damaged` file.
         public var bytesTruncated = 0
         /// Set when replay stopped at a gap: the first sequence number missing.
         public var gapAt: UInt64?
@@ -139,22 +141,18 @@ public enum LogRecovery {
             }
             if let damage = scan.damage {
                 let cut = bytes.count - scan.validLength
-                // Superseded by the next segment (a retried write), or torn: nothing intact is cut.
+                report.bytesTruncated += cut
+                let kept = repair ? setAside(bytes, from: scan.validLength, of: segment.path, next: next, &report) : nil
+                let fate = repair ? kept.map { "; kept in \($0)" } ?? "" : ""
+                // Superseded by the next segment (a retried write), or torn.
                 if scan.tornTail || limit <= scan.end {
-                    report.bytesTruncated += cut
                     report.warnings.append("log segment \(segment.path): \(damage); "
-                        + "\(repair ? "truncated" : "would truncate") \(cut) bytes after sequence \(scan.end)")
-                    if repair, truncate(segment.path, off_t(scan.validLength)) != 0 {
-                        report.warnings.append("\(FileError("truncate", segment.path))")
-                    }
+                        + "\(repair ? "truncated" : "would truncate") \(cut) bytes after sequence \(scan.end)\(fate)")
                 } else {
                     report.gapAt = next
-                    let kept = segment.path + ".damaged"
                     report.warnings.append("log segment \(segment.path) is damaged at byte \(scan.validLength) "
                         + "(\(damage)), with \(cut) bytes after it that may hold intact records; "
-                        + "events after sequence \(next) are not recovered; "
-                        + (repair ? "those bytes are kept in \(kept)" : "not repaired"))
-                    if repair { setAside(bytes, from: scan.validLength, of: segment.path, to: kept, &report) }
+                        + "events after sequence \(next) are not recovered\(repair ? fate : "; not repaired")")
                 }
             }
         }
@@ -162,26 +160,46 @@ public enum LogRecovery {
         return report
     }
 
-    /// Copies `bytes[start...]` of a segment to `kept`, durably, then cuts
-    /// them from the segment; when the copy fails the segment stays whole
-    /// (the new log's first segment supersedes its tail on the next recovery).
-    private static func setAside(_ bytes: [UInt8], from start: Int, of path: String, to kept: String,
-                                 _ report: inout Report) {
+    /// Copies `bytes[start...]` of a segment to a `.damaged` file of their
+    /// own, durably, then cuts them from the segment, and returns that
+    /// file's path. When the copy fails the segment stays whole, and the
+    /// new log's first segment supersedes its tail on the next recovery;
+    /// unless the new log would start at this segment's own name (`next`
+    /// is its first sequence: no record of it was intact), which would
+    /// truncate it, so then the whole segment is set aside instead.
+    private static func setAside(_ bytes: [UInt8], from start: Int, of path: String, next: UInt64,
+                                 _ report: inout Report) -> String? {
+        let kept = damagedPath(for: path)
         do {
             try bytes[start...].withUnsafeBytes { try AtomicFile.write($0, to: kept) }
         } catch {
             report.warnings.append("cannot keep the damaged bytes of \(path): \(error); the segment is left whole")
-            return
+            if WALFormat.firstSequence(ofFileName: String(path.split(separator: "/").last ?? "")) == next {
+                quarantine(path, because: "has no intact record", repair: true, &report)
+            }
+            return nil
         }
-        report.bytesTruncated += bytes.count - start
         if truncate(path, off_t(start)) != 0 { report.warnings.append("\(FileError("truncate", path))") }
+        return kept
+    }
+
+    /// `<path>.damaged`, or `.damaged-2`, `-3`, … when that exists: an
+    /// earlier post-mortem copy is never overwritten.
+    static func damagedPath(for path: String) -> String {
+        var candidate = path + ".damaged", n = 2
+        while access(candidate, F_OK) == 0 {
+            candidate = "\(path).damaged-\(n)"
+            n += 1
+        }
+        return candidate
     }
 
     /// Sets a segment aside (renamed `*.damaged` with `repair`), saying why:
     /// it follows a gap, or the gap is in it.
     private static func quarantine(_ path: String, because reason: String = "follows a gap", repair: Bool,
                                    _ report: inout Report) {
-        report.warnings.append("log segment \(path) \(reason); \(repair ? "renamed to \(path).damaged" : "not read")")
-        if repair { rename(path, path + ".damaged") }
+        let kept = damagedPath(for: path)
+        report.warnings.append("log segment \(path) \(reason); \(repair ? "renamed to \(kept)" : "not read")")
+        if repair { rename(path, kept) }
     }
 }

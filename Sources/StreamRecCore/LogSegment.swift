@@ -17,11 +17,11 @@ public struct LogSegmentScan: Sendable {
     public var validLength: Int
     /// Why reading stopped before the end of the file; nil when it did not.
     public var damage: FormatError?
-    /// True when `damage` is what a torn write leaves, so the bytes from
-    /// `validLength` on hold nothing that was ever intact: the bad record
+    /// True when `damage` looks like what a torn write leaves: the bad record
     /// runs to or past the end of the file, or every byte from it on is
     /// zero (pages the OS had not written back). False for damage with
-    /// other bytes after it, which may hold intact records.
+    /// other bytes after it, which may hold intact records. (A flipped
+    /// length bit can make mid-file damage look torn too.)
     public var tornTail = false
     /// Records before `from` skipped unread because they were damaged
     /// (their framing held, see `scan`): no loss, the snapshot has them.
@@ -62,14 +62,16 @@ public enum LogSegmentReader {
     /// and decoding them only to skip them made a restart spend 681–713 ms
     /// on a 27.7 MB segment (33–36 ms without).
     ///
-    /// A damaged record before `from` whose length still fits the file is
-    /// skipped (`damagedSkipped`) when every frame after it checks out to
-    /// the end of the file: then its length was right, the numbering holds,
-    /// and the records recovery needs are intact. (A damaged length would
-    /// have to land on a frame whose CRC-32 matches by chance, and on a
-    /// chain of them to the end.) Ending the scan there instead, as before,
-    /// cost every record after it: one flipped byte in a record a snapshot
-    /// already held lost the records no snapshot held.
+    /// A damaged record before `from` is skipped (`damagedSkipped`) when its
+    /// checksum holds (a hostile body), or its body still decodes to exactly
+    /// the length its frame claims, and every frame after it checks out, up
+    /// to the end of the file or a torn tail:
+    /// then its length was right and the numbering holds. (A flipped length
+    /// that swallowed the next frames would leave bytes the body's own
+    /// counts do not account for; one that cut the body short would fail to
+    /// decode.) Ending the scan there instead, as before, cost every record
+    /// after it: one flipped byte in a record a snapshot already held lost
+    /// the records no snapshot held.
     public static func scan(_ bytes: UnsafeRawBufferPointer, from: UInt64 = 0,
                             visit: (UInt64, LogRecord) -> Void = { _, _ in }) throws -> LogSegmentScan {
         let first = try header(bytes)
@@ -105,23 +107,33 @@ public enum LogSegmentReader {
     }
 
     /// Where the frame after a damaged one at `offset` starts, when its
-    /// length fits the file and every frame from there checks out to the
-    /// end; nil otherwise.
+    /// checksum holds or its body decodes to exactly its claimed length,
+    /// and every frame from there checks out, to the end of the file or to
+    /// a torn tail; nil otherwise.
     static func framingAfterDamage(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
         guard bytes.count - offset >= WALFormat.frameOverhead else { return nil }
         let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
         let next = offset + WALFormat.frameOverhead + length
         guard length >= 1, length <= WALFormat.maxBodyBytes, next <= bytes.count else { return nil }
+        // A frame whose checksum holds has its length right, whatever its body says.
+        if (try? checkFrame(bytes, at: offset)) == nil {
+            let damagedBody = UnsafeRawBufferPointer(rebasing: bytes[(offset + WALFormat.frameOverhead)..<next])
+            guard (try? WALFormat.decodeBody(damagedBody)) != nil else { return nil }
+        }
         var at = next
         while at < bytes.count {
-            guard let frame = try? checkFrame(bytes, at: at), (try? body(bytes, frame, WALFormat.checkShape)) != nil else { return nil }
+            guard let frame = try? checkFrame(bytes, at: at), (try? body(bytes, frame, WALFormat.checkShape)) != nil else {
+                return isTornTail(bytes, at: at) ? next : nil
+            }
             at = frame.next
         }
         return next
     }
 
-    /// Whether the bad frame at `offset` is what a torn write leaves: it runs
-    /// to or past the end of the file, or nothing but zeros follows.
+    /// Whether the bad frame at `offset` looks like what a torn write leaves:
+    /// it runs to or past the end of the file, or nothing but zeros follows.
+    /// (A flipped length can look the same; `LogRecovery` keeps a copy of
+    /// whatever it cuts either way.)
     static func isTornTail(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         let left = bytes.count - offset
         if left < WALFormat.frameOverhead { return true }

@@ -33,7 +33,7 @@ final class DataDirectoryLock {
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             let holder = Self.readPID(descriptor)
-            close(descriptor)
+            release()  // not `close`: a throwing init still runs deinit, which would close the number again
             guard code == EWOULDBLOCK else { throw DaemonError("\(FileError("flock", path, code: code))") }
             throw DaemonError("data directory \(directory) is in use by another streamrecd"
                 + (holder.map { " (pid \($0))" } ?? "") + "; each daemon needs a --data-dir of its own")
@@ -42,7 +42,7 @@ final class DataDirectoryLock {
         let probeDescriptor = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard probeDescriptor >= 0 else {
             let failure = FileError("create", probe)
-            close(descriptor)
+            release()
             throw DaemonError("cannot write to the data directory: \(failure)")
         }
         close(probeDescriptor)

@@ -80,8 +80,9 @@ struct Inspect: ParsableCommand {
             guard let damage = scan.damage else { return nil }
             print("checksum: intact records end at byte \(scan.validLength); then \(damage)")
             let fate = scan.tornTail
-                ? "a torn tail, which recovery truncates"
-                : "intact records may follow; recovery stops there, keeps these bytes in \(file).damaged and cuts them from the segment"
+                ? "it looks like a torn tail, which recovery cuts, keeping a copy in \(file).damaged"
+                : "intact records may follow: recovery skips this record when a snapshot holds it and the records after it "
+                    + "check out, and otherwise stops replay here and cuts these bytes, keeping a copy in \(file).damaged"
             return "\(raw.count - scan.validLength) bytes after sequence \(scan.end) unreadable (\(fate)): \(damage)"
         } catch {
             return "header: \(error)"

@@ -73,6 +73,7 @@ final class LogRecoveryMessageTests: XCTestCase {
         XCTAssertNil(report.gapAt, "a torn tail is not a gap")
         XCTAssertEqual(report.bytesTruncated, 10)
         XCTAssertEqual(try AtomicFile.read(path), intact, "cut back to the last intact record on disk")
+        XCTAssertEqual(try AtomicFile.read(path + ".damaged"), torn, "what was cut is kept")
         XCTAssertEqual(report.warnings.count, 1, "\(report.warnings)")
         assertWarning(report, contains: ["log segment \(path): ",
                                          "truncated while reading record at byte \(intact.count)",
@@ -124,7 +125,16 @@ final class LogRecoveryMessageTests: XCTestCase {
         XCTAssertEqual(report.gapAt, 1)
         XCTAssertEqual(try AtomicFile.read(path), Array(bytes[..<second]), "the segment keeps its intact records")
         XCTAssertEqual(try AtomicFile.read(path + ".damaged"), Array(bytes[second...]), "the rest is kept, byte for byte")
-        assertWarning(report, contains: ["those bytes are kept in \(path).damaged"])
+        assertWarning(report, contains: ["; kept in \(path).damaged"])
+
+        // Damaged again before a snapshot: the second copy does not overwrite the first.
+        var again = try AtomicFile.read(path)
+        again[again.count - 2] ^= 0x01
+        try again.withUnsafeBytes { try AtomicFile.write($0, to: path) }
+        model = Self.newModel()
+        _ = try LogRecovery.recover(model: &model, from: 0, directory: dir, repair: true)
+        XCTAssertEqual(try AtomicFile.read(path + ".damaged"), Array(bytes[second...]), "the first copy is kept")
+        XCTAssertEqual(try AtomicFile.read(path + ".damaged-2"), Array(again[WALFormat.headerSize...]))
     }
 
     /// A damaged record the snapshot already holds costs nothing when the framing after it holds: the records after it are applied, and the warning says it was skipped.
@@ -133,7 +143,8 @@ final class LogRecoveryMessageTests: XCTestCase {
         let log = Self.records(0..<6)
         var bytes = Self.segment(first: 0, log)
         let second = WALFormat.headerSize + WALFormat.frame(log[0]).count
-        bytes[second + WALFormat.frameOverhead + 1] ^= 0x01  // record 1; the snapshot holds 0 ..< 3
+        // The low mantissa byte of record 1's last rating: the body still decodes. The snapshot holds 0 ..< 3.
+        bytes[second + WALFormat.frame(log[1]).count - 4] ^= 0x01
         let path = try write(bytes, first: 0, in: dir)
 
         var model = Self.model(applying: Array(log[..<3]))

@@ -57,9 +57,10 @@ final class WALFormatTests: XCTestCase {
         XCTAssertEqual(result.validLength, bytes.count)
         XCTAssertEqual(result.eventCount, 50, "events of the decoded records only")
 
-        // A flipped byte inside a skipped record's body is skipped with it, since every frame after it checks out.
+        // A flipped byte inside a skipped record's body is skipped with it: the body still decodes to its
+        // length, and every frame after it checks out. (The low mantissa byte of its last rating.)
         var damaged = bytes
-        damaged[WALFormat.headerSize + WALFormat.frameOverhead + 2] ^= 0x40
+        damaged[WALFormat.headerSize + WALFormat.frame(Self.records[0]).count - 4] ^= 0x40
         seen = []
         let skipped = try damaged.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { seen.append(($0, $1)) } }
         XCTAssertNil(skipped.damage)
@@ -76,6 +77,30 @@ final class WALFormatTests: XCTestCase {
         XCTAssertTrue(cut.damagedSkipped.isEmpty)
         XCTAssertFalse(cut.tornTail, "intact bytes follow the damage")
         guard case .checksumMismatch = cut.damage else { return XCTFail("damage: \(String(describing: cut.damage))") }
+
+        // A flipped count makes the body disagree with its length: not skipped, the scan ends there.
+        var badCount = bytes
+        badCount[WALFormat.headerSize + WALFormat.frameOverhead + 1] ^= 0x01
+        let counted = try badCount.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited past damage") } }
+        XCTAssertEqual(counted.recordCount, 0)
+        XCTAssertTrue(counted.damagedSkipped.isEmpty)
+
+        // A length grown to swallow the next frame whole lands on a real boundary, but its body's counts do not account
+        // for the bytes swallowed: not skipped, so the numbering cannot shift.
+        var grown = bytes
+        let frame0 = WALFormat.frame(Self.records[0]).count, frame1 = WALFormat.frame(Self.records[1]).count
+        let grownLength = UInt32(frame0 - WALFormat.frameOverhead + frame1)
+        withUnsafeBytes(of: grownLength.littleEndian) { for k in 0..<4 { grown[WALFormat.headerSize + k] = $0[k] } }
+        let swallowed = try grown.withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { _, _ in XCTFail("visited with a shifted numbering") } }
+        XCTAssertTrue(swallowed.damagedSkipped.isEmpty)
+        XCTAssertEqual(swallowed.recordCount, 0)
+
+        // A skipped damaged record may be followed by a torn tail: the records between are still read.
+        seen = []
+        let thenTorn = try (damaged + [7, 0, 0]).withUnsafeBytes { try LogSegmentReader.scan($0, from: 43) { seen.append(($0, $1)) } }
+        XCTAssertEqual(thenTorn.damagedSkipped.map(\.sequence), [40])
+        XCTAssertEqual(seen.map(\.0), [43, 44])
+        XCTAssertTrue(thenTorn.tornTail)
 
         // A needed record that is damaged ends the scan even when the framing holds.
         let needed = try damaged.withUnsafeBytes { try LogSegmentReader.scan($0, from: 40) { _, _ in XCTFail("visited past damage") } }

@@ -141,13 +141,14 @@ public enum LogRecovery {
             }
             if let damage = scan.damage {
                 let cut = bytes.count - scan.validLength
-                report.bytesTruncated += cut
-                let kept = repair ? setAside(bytes, from: scan.validLength, of: segment.path, next: next, &report) : nil
-                let fate = repair ? kept.map { "; kept in \($0)" } ?? "" : ""
+                let kept = repair ? setAside(bytes, from: scan.validLength, of: segment, next: next, &report) : nil
+                if !repair || kept != nil { report.bytesTruncated += cut }
+                let fate = !repair ? "" : kept.map { "; kept in \($0)" } ?? "; left whole, since no copy could be kept"
                 // Superseded by the next segment (a retried write), or torn.
                 if scan.tornTail || limit <= scan.end {
+                    let verb = !repair ? "would truncate" : kept != nil ? "truncated" : "did not truncate"
                     report.warnings.append("log segment \(segment.path): \(damage); "
-                        + "\(repair ? "truncated" : "would truncate") \(cut) bytes after sequence \(scan.end)\(fate)")
+                        + "\(verb) \(cut) bytes after sequence \(scan.end)\(fate)")
                 } else {
                     report.gapAt = next
                     report.warnings.append("log segment \(segment.path) is damaged at byte \(scan.validLength) "
@@ -167,19 +168,17 @@ public enum LogRecovery {
     /// unless the new log would start at this segment's own name (`next`
     /// is its first sequence: no record of it was intact), which would
     /// truncate it, so then the whole segment is set aside instead.
-    private static func setAside(_ bytes: [UInt8], from start: Int, of path: String, next: UInt64,
+    private static func setAside(_ bytes: [UInt8], from start: Int, of segment: (first: UInt64, path: String), next: UInt64,
                                  _ report: inout Report) -> String? {
-        let kept = damagedPath(for: path)
+        let kept = damagedPath(for: segment.path)
         do {
             try bytes[start...].withUnsafeBytes { try AtomicFile.write($0, to: kept) }
         } catch {
-            report.warnings.append("cannot keep the damaged bytes of \(path): \(error); the segment is left whole")
-            if WALFormat.firstSequence(ofFileName: String(path.split(separator: "/").last ?? "")) == next {
-                quarantine(path, because: "has no intact record", repair: true, &report)
-            }
+            report.warnings.append("cannot keep the damaged bytes of \(segment.path): \(error)")
+            if segment.first == next { quarantine(segment.path, because: "has no intact record", repair: true, &report) }
             return nil
         }
-        if truncate(path, off_t(start)) != 0 { report.warnings.append("\(FileError("truncate", path))") }
+        if truncate(segment.path, off_t(start)) != 0 { report.warnings.append("\(FileError("truncate", segment.path))") }
         return kept
     }
 

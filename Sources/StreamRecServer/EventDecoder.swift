@@ -87,10 +87,12 @@ public enum EventDecoder {
     public static func rating(_ json: JSONValue?, limits: EventLimits) throws -> Float {
         guard let json else { throw Rejection(.badEvent, "missing \"rating\"") }
         guard let value = json.double else { throw Rejection(.badRating, "\"rating\" must be a number") }
-        let rating = Float(value)
-        guard rating.isFinite, abs(rating) <= limits.maxAbsRating else {
+        // Checked as given, before rounding to Float: 1000000.03 rounds to 1e6,
+        // which would pass a limit of 1e6. The limit is a Float, so a value
+        // within it still is after rounding.
+        guard value.isFinite, abs(value) <= Double(limits.maxAbsRating) else {
             throw Rejection(.badRating, "\"rating\" must be finite and within ±\(limits.maxAbsRating)")
         }
-        return rating
+        return Float(value)
     }
 }

@@ -73,9 +73,9 @@ final class EventDecoderTests: XCTestCase {
         }
     }
 
-    /// Ratings that overflow to infinity (1e999, 1e39 as a Float) or exceed the limit are rejected; underflow to 0 is fine.
+    /// Ratings that overflow to infinity (1e999, 1e39 as a Float) or exceed the limit, even by less than a Float can tell, are rejected; underflow to 0 is fine.
     func testNonFiniteAndOutOfRangeRatings() throws {
-        for rating in ["1e999", "-1e999", "1e39", "1000001", "-1e7"] {
+        for rating in ["1e999", "-1e999", "1e39", "1000001", "-1e7", "1000000.03", "-1000000.03"] {
             XCTAssertEqual(rejection(#"{"user":1,"item":2,"rating":\#(rating)}"#)?.reason, .badRating, rating)
         }
         XCTAssertEqual(try decode(#"{"user":1,"item":2,"rating":1000000}"#).get().first?.rating, 1e6)

@@ -112,7 +112,7 @@ public enum LogSegmentReader {
     /// a torn tail; nil otherwise.
     static func framingAfterDamage(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int? {
         guard bytes.count - offset >= WALFormat.frameOverhead else { return nil }
-        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let length = claimedLength(bytes, at: offset)
         let next = offset + WALFormat.frameOverhead + length
         guard length >= 1, length <= WALFormat.maxBodyBytes, next <= bytes.count else { return nil }
         // A frame whose checksum holds has its length right, whatever its body says.
@@ -137,9 +137,15 @@ public enum LogSegmentReader {
     static func isTornTail(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         let left = bytes.count - offset
         if left < WALFormat.frameOverhead { return true }
-        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let length = claimedLength(bytes, at: offset)
         if length >= 1, length <= WALFormat.maxBodyBytes, length >= left - WALFormat.frameOverhead { return true }
         return bytes[offset...].allSatisfy { $0 == 0 }
+    }
+
+    /// The body length the frame at `offset` claims (its first 4 bytes, which
+    /// must be there), checked or not.
+    static func claimedLength(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
     }
 
     /// Where one frame's body lies and the offset after it, once its length
@@ -156,7 +162,7 @@ public enum LogSegmentReader {
         guard left >= WALFormat.frameOverhead else {
             throw FormatError.truncated("record frame at byte \(offset) (\(left) of \(WALFormat.frameOverhead) header bytes)")
         }
-        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        let length = claimedLength(bytes, at: offset)
         let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
         guard length >= 1, length <= WALFormat.maxBodyBytes else {
             throw FormatError.invalid("record at byte \(offset) claims a \(length)-byte body")

@@ -166,8 +166,7 @@ struct RouterRequest {
     /// gets `multipartEnvelope`'s error reply, and other shapes go to a
     /// worker's REP socket untouched, which deals with them as before.
     init?(_ frames: [[UInt8]]) {
-        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0,
-              delimiter == frames.count - 2 else { return nil }
+        guard let delimiter = Self.delimiter(frames), delimiter == frames.count - 2 else { return nil }
         envelope = Array(frames[...delimiter])
         body = frames[frames.count - 1]
     }
@@ -177,8 +176,14 @@ struct RouterRequest {
     /// is one JSON frame a request, and a worker's REP socket used to answer
     /// the last frame alone, as if the others had not been sent.
     static func multipartEnvelope(_ frames: [[UInt8]]) -> [[UInt8]]? {
-        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0,
-              frames.count - delimiter > 2 else { return nil }
+        guard let delimiter = delimiter(frames), frames.count - delimiter > 2 else { return nil }
         return Array(frames[...delimiter])
+    }
+
+    /// The index of the empty frame that ends the envelope, after at least
+    /// one identity frame; nil when there is none.
+    private static func delimiter(_ frames: [[UInt8]]) -> Int? {
+        guard let delimiter = frames.firstIndex(where: \.isEmpty), delimiter > 0 else { return nil }
+        return delimiter
     }
 }

@@ -124,7 +124,8 @@ public final class Daemon: @unchecked Sendable {
         let metrics = self.metrics
         workers = try QueryWorkers(context: context, frontend: frontend, count: config.queryThreads,
                                    busyPoll: Double(config.busyPollMicroseconds) / 1e6, ingest: ingestActivity,
-                                   failed: { [logger] in logger.critical("\($0)") }) { [state] request, stop in
+                                   failed: { [logger] in logger.critical("\($0)") },
+                                   refused: { metrics.recordQuery(op: "invalid", seconds: $0) }) { [state] request, stop in
             let started = Clock.monotonic()
             guard let (reply, op) = state.read({ $0.answer(request, at: stop) }) else { return nil }
             metrics.recordQuery(op: op, seconds: Clock.monotonic() - started)

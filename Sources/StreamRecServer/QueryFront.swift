@@ -27,6 +27,9 @@ struct QueryFront {
     let answer: (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?
     /// Told why the loop stopped when polling fails other than at shutdown.
     let failed: (String) -> Void
+    /// Told of each request the front refuses itself (a multipart one), and
+    /// how long the refusal took, so metrics count it as `answer`'s are.
+    let refused: (_ seconds: Double) -> Void
     /// Seconds the front keeps polling without sleeping after answering a
     /// query itself (`Poller.poll(spinning:since:enabled:)`); 0 sleeps at once.
     let busyPoll: Double
@@ -107,6 +110,7 @@ struct QueryFront {
         if let envelope = RouterRequest.multipartEnvelope(frames) {
             let frameCount = frames.count - envelope.count
             let reply = Engine.failure("a request is one frame of JSON; this one had \(frameCount) frames")
+            refused(Clock.monotonic() - now)
             try? frontend.sendMultipart(envelope + [reply.bytes])
             return .answered
         }

@@ -30,10 +30,13 @@ final class QueryWorkers: @unchecked Sendable {
     /// already configured and bound). `answer` must be thread-safe; it
     /// returns nil for requests that must travel past the stop it is given.
     /// `failed` hears why the front thread stopped if it stops on its own;
+    /// `refused` hears of each request the front refuses without `answer`
+    /// (a multipart one) and how many seconds that took;
     /// `busyPoll` is how long the front spins after a query it answered
     /// (`QueryFront`), unless `ingest` says the loop is busy.
     init(context: Context, frontend: Socket, count: Int, busyPoll: Double = 0, ingest: IngestActivity = IngestActivity(),
          failed: @escaping @Sendable (String) -> Void = { _ in },
+         refused: @escaping @Sendable (_ seconds: Double) -> Void = { _ in },
          answer: @escaping @Sendable (UnsafeRawBufferPointer, QueryStop) -> [UInt8]?) throws {
         self.context = context
         let backend = try Socket(context, .dealer)
@@ -56,7 +59,7 @@ final class QueryWorkers: @unchecked Sendable {
             }
         }
         let front = QueryFront(frontend: frontend, backend: backend, control: control, answer: answer,
-                               failed: failed, busyPoll: busyPoll, ingest: ingest)
+                               failed: failed, refused: refused, busyPoll: busyPoll, ingest: ingest)
         finished.enter()
         NamedThread.start("sr-front") { [finished] in
             defer { finished.leave() }

@@ -4,6 +4,7 @@
 import StreamRecCore
 import StreamRecServer
 import XCTest
+import ZeroMQ
 
 final class MetricsEndpointTests: XCTestCase {
     private func serve(_ telemetry: Telemetry) throws -> MetricsHTTPServer {
@@ -12,7 +13,7 @@ final class MetricsEndpointTests: XCTestCase {
         return server
     }
 
-    /// Counters on /metrics move with the traffic (applied, rejected by reason, queries by op, users and items), and every metric family has a help text.
+    /// Counters on /metrics move with the traffic (applied, rejected by reason, queries by op including the front's multipart refusal, users and items), and every metric family has a help text.
     func testCountersFollowTraffic() throws {
         let telemetry = Telemetry()
         let server = try serve(telemetry)
@@ -31,11 +32,20 @@ final class MetricsEndpointTests: XCTestCase {
         E2E.waitForStats(client, "every message taken") { ($0["events_received"]?.double ?? 0) >= Double(data.events.count + 2) }
         _ = E2E.ask(client, E2E.op("top", ("user", .number("1"))))
         _ = E2E.ask(client, E2E.op("no-such-op"))
+        // A multipart request, which the front refuses without the engine.
+        let raw = try Socket(Context(), .req)
+        try raw.setOption(SocketOption.receiveTimeout, Int32(5000))
+        try raw.setOption(SocketOption.linger, Int32(0))
+        try raw.connect(runner.repEndpoint)
+        try raw.send(E2E.op("health").bytes, more: true)
+        try raw.send(E2E.op("stats").bytes)
+        XCTAssertNotNil(try raw.receive(), "the multipart request is answered")
         // The loop refreshes metrics at most every 50 ms; wait for the refresh.
         let after = try XCTUnwrap(scrape(server, until: [
             ("streamrec_events_applied_total", Double(data.events.count)),
             (#"streamrec_events_rejected_total{reason="bad_id"}"#, 1),
             ("streamrec_users", Double(data.users.count)),
+            (#"streamrec_queries_total{op="invalid"}"#, 1),
         ]))
         XCTAssertEqual(metricValue(after, "streamrec_events_applied_total"), Double(data.events.count), after)
         XCTAssertEqual(metricValue(after, "streamrec_events_received_total"), Double(data.events.count + 2))
@@ -43,6 +53,7 @@ final class MetricsEndpointTests: XCTestCase {
         XCTAssertEqual(metricValue(after, #"streamrec_events_rejected_total{reason="bad_id"}"#), 1)
         XCTAssertEqual(metricValue(after, #"streamrec_queries_total{op="top"}"#), 1)
         XCTAssertEqual(metricValue(after, #"streamrec_queries_total{op="unknown"}"#), 1)
+        XCTAssertEqual(metricValue(after, #"streamrec_queries_total{op="invalid"}"#), 1, "the multipart request counts")
         XCTAssertGreaterThanOrEqual(metricValue(after, #"streamrec_queries_total{op="stats"}"#) ?? 0, 1)
         XCTAssertEqual(metricValue(after, #"streamrec_query_duration_seconds_count{op="top"}"#), 1)
         XCTAssertEqual(metricValue(after, "streamrec_users"), Double(data.users.count))
